@@ -1,0 +1,22 @@
+"""Test settings: PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set (CI), SQLite otherwise."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, DATABASES, env
+
+# Test processes (a Celery worker, the scheduler) share the test database, so SQLite must be a
+# file, not memory. FOREWARN_TEST_DB_NAME lets such a process point at the test database.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+if env.str("FOREWARN_TEST_DB_NAME", default=""):
+    DATABASES["default"]["NAME"] = env.str("FOREWARN_TEST_DB_NAME")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

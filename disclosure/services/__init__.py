@@ -1,0 +1,1 @@
+"""The only code that writes. One module per capability; every function takes ``actor=``."""
