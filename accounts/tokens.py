@@ -8,6 +8,8 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from disclosure.services.audit import audit_record
+
 from .models import ApiToken, User
 
 TOKEN_PREFIX = "fw_"  # noqa: S105 (a public marker, not a secret)
@@ -24,11 +26,17 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     token = ApiToken.objects.create(
         user=user, name=name.strip()[:100] or "API token", prefix=raw[:10], key_hash=token_hash(raw)
     )
+    audit_record(actor=user, action="api_token.created", data={"token": token.prefix})
     return token, raw
 
 
+@transaction.atomic
 def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        audit_record(actor=token.user, action="api_token.revoked", data={"token": token.prefix})
 
 
 def api_token_authenticate(raw: str) -> User | None:

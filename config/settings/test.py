@@ -10,7 +10,9 @@ from .base import BASE_DIR, DATABASES, env
 # Test processes (a Celery worker, the scheduler) share the test database, so SQLite must be a
 # file, not memory. FOREWARN_TEST_DB_NAME lets such a process point at the test database.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("FOREWARN_TEST_SQLITE", default=str(BASE_DIR / ".test-db.sqlite3"))
+    }
 if env.str("FOREWARN_TEST_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("FOREWARN_TEST_DB_NAME")
 
