@@ -28,7 +28,7 @@ def findings_visible_to(user: Any) -> QuerySet[Finding]:
         notified = FindingRecipient.objects.filter(
             finding_id=OuterRef("pk"), organization_id__in=defenders
         )
-        visible |= Q(state__in=DEFENDER_VISIBLE_STATES) & Exists(notified)
+        visible |= Q(Q(state__in=DEFENDER_VISIBLE_STATES), Exists(notified))
     return Finding.objects.filter(visible).select_related("developer")
 
 

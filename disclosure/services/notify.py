@@ -22,12 +22,12 @@ from ..models import Delivery, Finding
 logger = logging.getLogger(__name__)
 
 Event = Delivery.Event
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     Event.NOTIFIED: "[Forewarn] {ref}: you have been notified of an embargoed finding",
     Event.RELEASED: "[Forewarn] {ref} has been released",
 }
-URL_NAMES = {Event.NOTIFIED: "finding-detail", Event.RELEASED: "advisory-detail"}
-TEMPLATES = {
+URL_NAMES: dict[str, str] = {Event.NOTIFIED: "finding-detail", Event.RELEASED: "advisory-detail"}
+TEMPLATES: dict[str, str] = {
     Event.NOTIFIED: "emails/finding_notified.txt",
     Event.RELEASED: "emails/finding_released.txt",
 }
