@@ -1,0 +1,255 @@
+"""Server-rendered pages. Thin: GETs read through selectors, POSTs call a service and redirect.
+
+Every page that can show an unreleased finding is ``never_cache``: embargoed text must not stay
+in a browser's or a proxy's cache after the user logs out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Organization
+
+from . import policies, selectors
+from .errors import ApplicationError
+from .forms import AcceptForm, FindingForm, RejectForm, form_add_application_error
+from .models import Finding
+from .services import audit, intake, readiness, triage
+from .transitions import ALLOWED
+
+State = Finding.State
+Kind = Organization.Kind
+ADVISORIES_PER_PAGE = 50
+
+
+@never_cache
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    labs = policies.org_ids(user, Kind.DEVELOPER)
+    is_coordinator = policies.is_coordinator(user)
+    defenders = policies.org_ids(user, Kind.DEFENDER)
+    context: dict[str, Any] = {
+        "is_developer": bool(labs),
+        "is_coordinator": is_coordinator,
+        "is_defender": bool(defenders),
+    }
+    if labs:
+        context["lab_findings"] = selectors.findings_visible_to(user).filter(developer_id__in=labs)
+    if is_coordinator:
+        context["triage_queue"] = selectors.triage_queue_for(user)
+        context["embargoed"] = (
+            selectors.findings_visible_to(user)
+            .filter(state=State.EMBARGOED)
+            .order_by("embargo_ends_at", "id")
+        )
+    if defenders:
+        context["inbox"] = selectors.defender_inbox_for(user)
+    return render(request, "disclosure/home.html", context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def finding_new(request: HttpRequest) -> HttpResponse:
+    if not policies.can_file_findings(request.user):
+        raise PermissionDenied("Only members of an AI developer organization can file findings.")
+    labs = Organization.objects.filter(
+        pk__in=policies.org_ids(request.user, Kind.DEVELOPER)
+    ).order_by("name")
+    if request.method != "POST":
+        return render(request, "disclosure/finding_form.html", {"form": FindingForm(labs=labs)})
+    form = FindingForm(request.POST, labs=labs)
+    status = 400
+    if form.is_valid():
+        submit = "submit" in request.POST
+        try:
+            # One transaction: "Submit" never leaves a stray draft behind when the submit fails.
+            with transaction.atomic():
+                finding = intake.finding_create(
+                    actor=request.user,
+                    developer=form.cleaned_data["developer"],
+                    **form.service_fields(),
+                )
+                if submit:
+                    finding = intake.finding_submit(actor=request.user, finding=finding)
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+            status = exc.status_code
+        else:
+            if submit:
+                messages.success(request, f"{finding.reference} is submitted for coordination.")
+            else:
+                messages.success(request, f"{finding.reference} is saved as a draft.")
+            return redirect("finding-detail", reference=finding.reference)
+    return render(request, "disclosure/finding_form.html", {"form": form}, status=status)
+
+
+@never_cache
+@require_GET
+def finding_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return _anonymous_finding(request, reference)
+    finding = selectors.finding_get_for(user=request.user, reference=reference)
+    return _detail_response(request, finding)
+
+
+def _anonymous_finding(request: HttpRequest, reference: str) -> HttpResponse:
+    """A released finding is public; anything else gets one answer, existing or not.
+
+    That answer is a 404 offering to log in, so that a defender following the link in a
+    notification email while logged out can still get to the finding.
+    """
+    if selectors.advisories_public().filter(reference=reference).exists():
+        return redirect("advisory-detail", reference=reference)
+    return render(request, "disclosure/finding_not_found.html", status=404)
+
+
+def _detail_response(
+    request: HttpRequest,
+    finding: Finding,
+    *,
+    accept_form: AcceptForm | None = None,
+    reject_form: RejectForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render the finding page, with whatever forms the user may use on it."""
+    user = request.user
+    audit.finding_read_record(actor=user, finding=finding, via="page")
+    is_lab = policies.is_lab_member(user, finding)
+    is_coordinator = policies.is_coordinator(user)
+    my_defenders = policies.org_ids(user, Kind.DEFENDER)
+    recipients = list(selectors.recipients_of(finding))
+    mine = [r for r in recipients if r.organization_id in my_defenders]
+    context: dict[str, Any] = {
+        "finding": finding,
+        # A defender sees only its own organizations' rows: the audience is need-to-know.
+        "recipients": recipients if is_lab or is_coordinator else mine,
+        "can_submit": finding.state == State.DRAFT and policies.can_submit_finding(user, finding),
+        "can_acknowledge": any(r.acknowledged_at is None for r in mine)
+        and policies.can_acknowledge(user, finding),
+        "audit_events": selectors.audit_events_for(finding) if is_lab or is_coordinator else None,
+    }
+    if policies.can_triage(user) and State.ACCEPTED in ALLOWED[finding.state]:
+        context["accept_form"] = accept_form or AcceptForm(
+            defenders=selectors.defender_organizations()
+        )
+    if policies.can_triage(user) and State.REJECTED in ALLOWED[finding.state]:
+        context["reject_form"] = reject_form or RejectForm()
+    return render(request, "disclosure/finding_detail.html", context, status=status)
+
+
+def _refused(request: HttpRequest, finding: Finding, error: ApplicationError) -> HttpResponse:
+    """Show a refusal that belongs to no form, on the finding page, with the error's 4xx."""
+    detail = error.detail
+    text = detail if isinstance(detail, str) else " ".join(str(v) for v in detail.values())
+    messages.error(request, text)
+    finding.refresh_from_db()
+    return _detail_response(request, finding, status=error.status_code)
+
+
+@never_cache
+@login_required
+@require_POST
+def finding_submit(request: HttpRequest, reference: str) -> HttpResponse:
+    finding = selectors.finding_get_for(user=request.user, reference=reference)
+    try:
+        intake.finding_submit(actor=request.user, finding=finding)
+    except ApplicationError as exc:
+        return _refused(request, finding, exc)
+    messages.success(request, f"{finding.reference} is submitted for coordination.")
+    return redirect("finding-detail", reference=finding.reference)
+
+
+@never_cache
+@login_required
+@require_POST
+def finding_accept(request: HttpRequest, reference: str) -> HttpResponse:
+    finding = selectors.finding_get_for(user=request.user, reference=reference)
+    form = AcceptForm(request.POST, defenders=selectors.defender_organizations())
+    status = 400
+    if form.is_valid():
+        try:
+            finding = triage.finding_accept(
+                actor=request.user,
+                finding=finding,
+                organizations=list(form.cleaned_data["defender_organizations"]),
+                embargo_ends_at=form.cleaned_data["embargo_ends_at"],
+                note=form.cleaned_data["note"],
+            )
+        except ApplicationError as exc:
+            if not isinstance(exc.detail, dict):
+                return _refused(request, finding, exc)
+            form_add_application_error(form, exc)
+            status = exc.status_code
+        else:
+            messages.success(
+                request,
+                f"{finding.reference} is accepted and under embargo; "
+                "the defender organizations are being notified.",
+            )
+            return redirect("finding-detail", reference=finding.reference)
+    return _detail_response(request, finding, accept_form=form, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def finding_reject(request: HttpRequest, reference: str) -> HttpResponse:
+    finding = selectors.finding_get_for(user=request.user, reference=reference)
+    form = RejectForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            triage.finding_reject(
+                actor=request.user, finding=finding, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as exc:
+            if not isinstance(exc.detail, dict):
+                return _refused(request, finding, exc)
+            form_add_application_error(form, exc)
+            status = exc.status_code
+        else:
+            messages.success(request, f"{finding.reference} is rejected.")
+            return redirect("finding-detail", reference=finding.reference)
+    return _detail_response(request, finding, reject_form=form, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def finding_acknowledge(request: HttpRequest, reference: str) -> HttpResponse:
+    finding = selectors.finding_get_for(user=request.user, reference=reference)
+    try:
+        readiness.finding_acknowledge(actor=request.user, finding=finding)
+    except ApplicationError as exc:
+        return _refused(request, finding, exc)
+    messages.success(request, f"You have acknowledged {finding.reference}.")
+    return redirect("finding-detail", reference=finding.reference)
+
+
+@require_GET
+def advisory_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.advisories_public(), ADVISORIES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "disclosure/advisory_list.html", {"page": page})
+
+
+@require_GET
+def advisory_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    finding = selectors.advisory_get(reference=reference)
+    return render(request, "disclosure/advisory_detail.html", {"finding": finding})

@@ -1,0 +1,41 @@
+"""A defender logs in, reads the finding it was notified of, and acknowledges it, in Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from disclosure.models import FindingRecipient
+
+
+@pytest.mark.browser
+def test_a_defender_opens_the_notified_finding_and_acknowledges_it(
+    live_server, world, password, page, screenshot
+):
+    finding = world.embargoed()
+
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Email").fill(world.defender_user.email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+    inbox = page.get_by_role("region", name="Inbox")
+    expect(inbox.get_by_role("row", name=finding.reference)).to_contain_text("Not yet")
+    screenshot("home")
+
+    inbox.get_by_role("link", name=finding.reference).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(finding.title)
+    expect(page.get_by_text("EMBARGOED until")).to_be_visible()
+    expect(page.get_by_text("EMBARGOED-DETAIL")).to_be_visible()
+    screenshot("finding")
+
+    page.get_by_role("button", name="Acknowledge", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text(f"You have acknowledged {finding.reference}")
+    audience = page.get_by_role("region", name="Notified organizations")
+    expect(audience.get_by_role("row", name="Grid ISAC")).to_contain_text("Acknowledged")
+    expect(page.get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
+
+    row = FindingRecipient.objects.get(finding=finding, organization=world.defender)
+    assert row.acknowledged_at is not None
+    assert row.acknowledged_by == world.defender_user
