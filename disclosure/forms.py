@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Organization
 
 from .errors import ApplicationError
-from .models import Finding
+from .models import CapabilityCategory, Finding
 
 TEXTAREA_ROWS = {"summary": 3, "details": 8, "recommended_actions": 5}
 
@@ -29,7 +29,10 @@ class FindingForm(forms.Form):
         label="Model version",
         help_text="Embargoed until release.",
     )
-    category = forms.ChoiceField(choices=Finding.Category.choices, label="Capability category")
+    category = forms.ModelChoiceField(
+        queryset=CapabilityCategory.objects.select_related("taxonomy"),
+        label="Capability category",
+    )
     risk_level = forms.ChoiceField(choices=Finding.RiskLevel.choices, label="Risk level")
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": TEXTAREA_ROWS["summary"]}),

@@ -48,14 +48,22 @@ def is_notified_defender(user: Any, finding: Finding) -> bool:
     return finding.recipients.filter(organization_id__in=mine).exists()
 
 
+# Content can no longer be edited in these states (released findings change through issue
+# updates of the advisory, not edits).
+CLOSED_STATES = frozenset({State.RELEASED, State.REJECTED, State.DUPLICATE, State.WITHDRAWN})
+
+
+def coordinators_see(finding: Finding) -> bool:
+    """Coordinators see what a lab has submitted, whatever became of it; never a mere draft."""
+    return finding.submitted_at is not None
+
+
 def can_view_finding(user: Any, finding: Finding) -> bool:
     if finding.state == State.RELEASED:
         return True
     if is_lab_member(user, finding):
         return True
-    if finding.state == State.DRAFT:
-        return False
-    if is_coordinator(user):
+    if is_coordinator(user) and coordinators_see(finding):
         return True
     return finding.state in DEFENDER_VISIBLE_STATES and is_notified_defender(user, finding)
 
@@ -65,7 +73,9 @@ def can_file_findings(user: Any) -> bool:
 
 
 def can_edit_finding(user: Any, finding: Finding) -> bool:
-    return finding.state == State.DRAFT and is_lab_member(user, finding)
+    if finding.state in CLOSED_STATES:
+        return False
+    return is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding))
 
 
 def can_submit_finding(user: Any, finding: Finding) -> bool:

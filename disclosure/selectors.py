@@ -22,14 +22,14 @@ def findings_visible_to(user: Any) -> QuerySet[Finding]:
     if labs:
         visible |= Q(developer_id__in=labs)
     if org_ids(user, Kind.COORDINATOR):
-        visible |= ~Q(state=State.DRAFT)
+        visible |= Q(submitted_at__isnull=False)  # policies.coordinators_see
     defenders = org_ids(user, Kind.DEFENDER)
     if defenders:
         notified = FindingRecipient.objects.filter(
             finding_id=OuterRef("pk"), organization_id__in=defenders
         )
         visible |= Q(Q(state__in=DEFENDER_VISIBLE_STATES), Exists(notified))
-    return Finding.objects.filter(visible).select_related("developer")
+    return Finding.objects.filter(visible).select_related("developer", "category__taxonomy")
 
 
 def finding_get_for(*, user: Any, reference: str) -> Finding:
@@ -43,7 +43,7 @@ def finding_get_for(*, user: Any, reference: str) -> Finding:
 def advisories_public() -> QuerySet[Finding]:
     return (
         Finding.objects.filter(state=State.RELEASED)
-        .select_related("developer")
+        .select_related("developer", "category__taxonomy")
         .order_by("-released_at", "-id")
     )
 
@@ -60,7 +60,7 @@ def triage_queue_for(user: Any) -> QuerySet[Finding]:
         return Finding.objects.none()
     return (
         Finding.objects.filter(state=State.SUBMITTED)
-        .select_related("developer")
+        .select_related("developer", "category__taxonomy")
         .order_by("submitted_at", "id")
     )
 

@@ -22,7 +22,7 @@ FINDING_FIELDS = {
     "title": "Autonomous exploitation of known CVEs",
     "summary": "The model can chain public exploits with little help.",
     "details": "EMBARGOED-DETAIL: 31% success on the cyber range against patched targets.",
-    "category": Finding.Category.CYBER,
+    "category": "openai-pf-v2:cybersecurity",
     "risk_level": Finding.RiskLevel.HIGH,
     "recommended_actions": "EMBARGOED-ACTION: rate-limit exploit-shaped tool calls.",
 }

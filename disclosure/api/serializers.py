@@ -203,7 +203,9 @@ class FindingCreateSerializer(StrictInputSerializer):
     title = serializers.CharField(max_length=300)
     summary = serializers.CharField(help_text="Public: shown before release.")
     details = serializers.CharField(help_text="Embargoed until release.")
-    category = choice_field(Finding.Category)
+    category = serializers.CharField(
+        max_length=130, help_text="'<taxonomy>:<code>', e.g. 'openai-pf-v2:cybersecurity'."
+    )
     risk_level = choice_field(Finding.RiskLevel)
     recommended_actions = serializers.CharField(required=False, allow_blank=True)
     submit = serializers.BooleanField(
@@ -219,7 +221,7 @@ class FindingUpdateSerializer(StrictInputSerializer):
     title = serializers.CharField(max_length=300, required=False)
     summary = serializers.CharField(required=False)
     details = serializers.CharField(required=False)
-    category = choice_field(Finding.Category, required=False)
+    category = serializers.CharField(max_length=130, required=False)
     risk_level = choice_field(Finding.RiskLevel, required=False)
     recommended_actions = serializers.CharField(required=False, allow_blank=True)
 

@@ -1,5 +1,27 @@
+from .attachments import Attachment
 from .audit import AuditEvent
+from .credits import Credit
 from .delivery import Delivery
+from .discussion import Comment, Thread
+from .evidence import Evaluation, Mitigation
 from .findings import Finding, FindingRecipient, ReferenceCounter
+from .revisions import FindingRevision
+from .taxonomy import CapabilityCategory, Sector, Taxonomy
 
-__all__ = ["AuditEvent", "Delivery", "Finding", "FindingRecipient", "ReferenceCounter"]
+__all__ = [
+    "Attachment",
+    "AuditEvent",
+    "CapabilityCategory",
+    "Comment",
+    "Credit",
+    "Delivery",
+    "Evaluation",
+    "Finding",
+    "FindingRecipient",
+    "FindingRevision",
+    "Mitigation",
+    "ReferenceCounter",
+    "Sector",
+    "Taxonomy",
+    "Thread",
+]

@@ -1,4 +1,5 @@
-"""The outbox: one row per (event, finding, recipient, channel), written with the state change."""
+"""The outbox: one row per (audited change, recipient, channel), written in the change's
+transaction, so a change is told to each recipient once however often it is enqueued."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ class Delivery(models.Model):
     class Event(models.TextChoices):
         NOTIFIED = "finding.notified", "Finding notified"
         RELEASED = "finding.released", "Finding released"
+        TRIAGED = "finding.triaged", "Triage outcome for the lab"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -21,6 +23,12 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
 
     event = models.CharField(max_length=40, choices=Event.choices)
+    cause = models.ForeignKey(
+        "disclosure.AuditEvent",
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        help_text="The audited change this notification tells of.",
+    )
     finding = models.ForeignKey(
         "disclosure.Finding", on_delete=models.CASCADE, related_name="deliveries"
     )
@@ -44,7 +52,7 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["event", "finding", "recipient", "channel"], name="unique_delivery"
+                fields=["cause", "recipient", "channel"], name="unique_delivery"
             ),
         ]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx")]

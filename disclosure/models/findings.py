@@ -5,22 +5,33 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+RISK_ORDER = ("low", "medium", "high", "critical")
+
+
+def risk_rank(level: str) -> int:
+    return RISK_ORDER.index(level)
+
+
+def residual_risk_within_risk() -> models.Q:
+    """After mitigations the risk can never exceed the risk before them."""
+    allowed = models.Q(residual_risk_level="")
+    for i, level in enumerate(RISK_ORDER):
+        allowed |= models.Q(risk_level=level, residual_risk_level__in=RISK_ORDER[: i + 1])
+    return allowed
+
 
 class Finding(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
+        IN_TRIAGE = "in_triage", "In triage"
+        NEEDS_INFO = "needs_info", "Needs information"
         ACCEPTED = "accepted", "Accepted"
         EMBARGOED = "embargoed", "Embargoed"
         RELEASED = "released", "Released"
         REJECTED = "rejected", "Rejected"
-
-    class Category(models.TextChoices):
-        CYBER = "cyber", "Cybersecurity"
-        CBRN = "cbrn", "Chemical, biological, radiological and nuclear"
-        AUTONOMY = "autonomy", "Model autonomy and replication"
-        PERSUASION = "persuasion", "Persuasion and manipulation"
-        OTHER = "other", "Other"
+        DUPLICATE = "duplicate", "Duplicate"
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     class RiskLevel(models.TextChoices):
         LOW = "low", "Low"
@@ -28,10 +39,45 @@ class Finding(models.Model):
         HIGH = "high", "High"
         CRITICAL = "critical", "Critical"
 
-    # Fields readable by anyone who may see the finding at all, and by the public once released.
-    PUBLIC_FIELDS = ("reference", "title", "summary", "category", "risk_level", "model_name")
-    # Fields that stay embargoed until release: only the lab, coordinators and notified defenders.
-    EMBARGOED_FIELDS = ("details", "recommended_actions", "model_version")
+    class Surface(models.TextChoices):
+        API = "api", "API"
+        CONSUMER = "consumer", "Consumer product"
+        FINE_TUNING_API = "fine_tuning_api", "Fine-tuning API"
+        OPEN_WEIGHTS = "open_weights", "Open weights"
+        ON_DEVICE = "on_device", "On-device"
+
+    class Tlp(models.TextChoices):
+        """Traffic Light Protocol 2.0 (FIRST)."""
+
+        CLEAR = "CLEAR", "TLP:CLEAR"
+        GREEN = "GREEN", "TLP:GREEN"
+        AMBER = "AMBER", "TLP:AMBER"
+        AMBER_STRICT = "AMBER+STRICT", "TLP:AMBER+STRICT"
+        RED = "RED", "TLP:RED"
+
+    # Which content is public before release and which is embargoed, field by field. Public
+    # fields may be shown to anyone who may see the finding and are what search indexes;
+    # embargoed ones reach only the lab, coordinators and notified defenders until release.
+    PUBLIC_FIELDS = (
+        "reference",
+        "title",
+        "summary",
+        "category",
+        "risk_level",
+        "residual_risk_level",
+        "model_name",
+        "tlp",
+        "affected_sectors",
+    )
+    EMBARGOED_FIELDS = (
+        "details",
+        "recommended_actions",
+        "model_version",
+        "deployment_surfaces",
+        "planned_availability",
+    )
+    # Related content, embargoed too: evaluations, mitigations, attachments, credits, revisions.
+    EMBARGOED_RELATIONS = ("evaluations", "mitigations", "attachments", "credits", "revisions")
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
     developer = models.ForeignKey(
@@ -45,10 +91,37 @@ class Finding(models.Model):
     title = models.CharField(max_length=300)
     summary = models.TextField(help_text="A short public summary, safe to show before release.")
     details = models.TextField(help_text="Embargoed: evaluation evidence and specifics.")
-    category = models.CharField(max_length=20, choices=Category.choices)
-    risk_level = models.CharField(max_length=10, choices=RiskLevel.choices)
+    deployment_surfaces = models.JSONField(
+        default=list, blank=True, help_text="Where the model is or will be available."
+    )
+    planned_availability = models.DateField(null=True, blank=True)
+    category = models.ForeignKey(
+        "disclosure.CapabilityCategory", on_delete=models.PROTECT, related_name="findings"
+    )
+    risk_level = models.CharField(
+        max_length=10, choices=RiskLevel.choices, help_text="Before mitigations."
+    )
+    residual_risk_level = models.CharField(
+        max_length=10, choices=RiskLevel.choices, blank=True, help_text="After mitigations."
+    )
+    tlp = models.CharField(
+        "TLP label", max_length=20, choices=Tlp.choices, default=Tlp.AMBER_STRICT
+    )
+    affected_sectors = models.ManyToManyField(
+        "disclosure.Sector", blank=True, related_name="findings"
+    )
     recommended_actions = models.TextField(blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_findings",
+    )
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates"
+    )
     embargo_ends_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -63,6 +136,7 @@ class Finding(models.Model):
         ordering = ("-created_at",)
         indexes = [
             models.Index(fields=["state", "embargo_ends_at"], name="finding_due_idx"),
+            models.Index(fields=["developer", "-created_at"], name="finding_lab_idx"),
             models.Index(fields=["state", "-released_at"], name="finding_released_idx"),
         ]
         constraints = [
@@ -73,6 +147,14 @@ class Finding(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(state="released") | models.Q(released_at__isnull=False),
                 name="released_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="duplicate") | models.Q(duplicate_of__isnull=False),
+                name="duplicate_has_original",
+            ),
+            models.CheckConstraint(
+                condition=residual_risk_within_risk(),
+                name="residual_risk_not_above_risk",
             ),
         ]
 
@@ -102,6 +184,9 @@ class FindingRecipient(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+    notified_revision = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The revision number the organization was notified of."
     )
 
     class Meta:

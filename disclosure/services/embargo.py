@@ -55,7 +55,7 @@ def embargo_start(
         ignore_conflicts=True,
     )
     finding.embargo_ends_at = ends_at
-    transition(
+    cause = transition(
         finding,
         Finding.State.EMBARGOED,
         actor=actor,
@@ -65,7 +65,9 @@ def embargo_start(
         },
         update_fields=("embargo_ends_at",),
     )
-    deliveries_enqueue(finding=finding, event=Delivery.Event.NOTIFIED, organizations=organizations)
+    deliveries_enqueue(
+        finding=finding, event=Delivery.Event.NOTIFIED, organizations=organizations, cause=cause
+    )
     if ends_at - timezone.now() <= PRECISE_TRIGGER_HORIZON:
         transaction.on_commit(lambda: _schedule_release(finding.pk, ends_at))
     return finding

@@ -17,29 +17,39 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization
 
-from ..models import Delivery, Finding
+from ..models import AuditEvent, Delivery, Finding
 
 logger = logging.getLogger(__name__)
 
 Event = Delivery.Event
 SUBJECTS: dict[str, str] = {
-    Event.NOTIFIED: "[Forewarn] {ref}: you have been notified of an embargoed finding",
-    Event.RELEASED: "[Forewarn] {ref} has been released",
+    Event.NOTIFIED: "[Forewarn] [{tlp}] {ref}: you have been notified of an embargoed finding",
+    Event.RELEASED: "[Forewarn] [TLP:CLEAR] {ref} has been released",
+    Event.TRIAGED: "[Forewarn] [{tlp}] {ref}: the coordinators have updated your finding",
 }
-URL_NAMES: dict[str, str] = {Event.NOTIFIED: "finding-detail", Event.RELEASED: "advisory-detail"}
+URL_NAMES: dict[str, str] = {
+    Event.NOTIFIED: "finding-detail",
+    Event.RELEASED: "advisory-detail",
+    Event.TRIAGED: "finding-detail",
+}
 TEMPLATES: dict[str, str] = {
     Event.NOTIFIED: "emails/finding_notified.txt",
     Event.RELEASED: "emails/finding_released.txt",
+    Event.TRIAGED: "emails/finding_triaged.txt",
 }
 
 
 def deliveries_enqueue(
-    *, finding: Finding, event: str, organizations: Iterable[Organization]
+    *,
+    finding: Finding,
+    event: str,
+    organizations: Iterable[Organization],
+    cause: AuditEvent,
 ) -> list[int]:
     """Write one outbox row per active member of each organization; send after commit.
 
-    Rows that exist already (same event, finding, recipient, channel) are left alone, so
-    enqueueing twice never sends twice.
+    Rows that exist already (same cause, recipient, channel) are left alone, so enqueueing
+    the same change twice never sends twice.
     """
     now = timezone.now()
     members = (
@@ -50,6 +60,7 @@ def deliveries_enqueue(
     rows = [
         Delivery(
             event=event,
+            cause=cause,
             finding=finding,
             recipient_id=m.user_id,
             organization_id=m.organization_id,
@@ -59,9 +70,9 @@ def deliveries_enqueue(
     ]
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     ids = list(
-        Delivery.objects.filter(
-            finding=finding, event=event, state=Delivery.State.PENDING
-        ).values_list("pk", flat=True)
+        Delivery.objects.filter(cause=cause, state=Delivery.State.PENDING).values_list(
+            "pk", flat=True
+        )
     )
     transaction.on_commit(lambda: _dispatch(ids))
     return ids
@@ -113,12 +124,16 @@ def _message(delivery: Delivery) -> EmailMessage:
         "reference": finding.reference,
         "embargo_ends_at": finding.embargo_ends_at,
         "organization": delivery.organization.name,
+        "state": finding.get_state_display(),
+        "tlp": finding.get_tlp_display(),
         "url": settings.SITE_URL + reverse(URL_NAMES[delivery.event], args=[finding.reference]),
         "login_url": settings.SITE_URL + reverse("login"),
     }
     body = render_to_string(TEMPLATES[delivery.event], context)
     return EmailMessage(
-        subject=SUBJECTS[delivery.event].format(ref=finding.reference),
+        subject=SUBJECTS[delivery.event].format(
+            ref=finding.reference, tlp=finding.get_tlp_display()
+        ),
         body=body,
         to=[delivery.recipient.email],
         headers={"Message-ID": delivery.message_id, "X-Forewarn-Reference": finding.reference},

@@ -37,12 +37,13 @@ def finding_release(*, finding_id: int, actor: Any = None) -> bool:
     if finding is None:
         return False
     finding.released_at = timezone.now()
-    transition(finding, Finding.State.RELEASED, actor=actor, update_fields=("released_at",))
+    cause = transition(finding, Finding.State.RELEASED, actor=actor, update_fields=("released_at",))
     audience = list(Organization.objects.filter(recipient_of__finding=finding))
     deliveries_enqueue(
         finding=finding,
         event=Delivery.Event.RELEASED,
         organizations=[*audience, finding.developer],
+        cause=cause,
     )
     logger.info("Released %s", finding.reference)
     return True

@@ -1,6 +1,6 @@
 import factory
 
-from disclosure.models import Finding, FindingRecipient
+from disclosure.models import CapabilityCategory, Finding, FindingRecipient
 
 from .accounts import OrganizationFactory, UserFactory
 
@@ -19,7 +19,9 @@ class FindingFactory(factory.django.DjangoModelFactory[Finding]):
     title = factory.Sequence(lambda n: f"Uplift in capability {n}")
     summary = "A public one-line summary."
     details = "EMBARGOED-DETAIL: evaluation evidence that must not leak."
-    category = Finding.Category.CYBER
+    category = factory.LazyFunction(
+        lambda: CapabilityCategory.objects.get(taxonomy__slug="openai-pf-v2", code="cybersecurity")
+    )
     risk_level = Finding.RiskLevel.HIGH
     recommended_actions = "EMBARGOED-ACTION: patch the thing."
 

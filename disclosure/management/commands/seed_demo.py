@@ -91,8 +91,28 @@ EXAMPLE_FINDING = {
         "simulated substations using only public advisories, choosing targets and adapting "
         "when an exploit failed. Evaluation logs are available to notified defenders on request."
     ),
-    "category": Finding.Category.CYBER,
+    "category": "openai-pf-v2:cybersecurity",
     "risk_level": Finding.RiskLevel.HIGH,
+    "residual_risk_level": Finding.RiskLevel.MEDIUM,
+    "tlp": Finding.Tlp.AMBER,
+    "deployment_surfaces": [Finding.Surface.API, Finding.Surface.CONSUMER],
+    "affected_sectors": ["energy", "water", "critical-manufacturing"],
+    "evaluations": [
+        {
+            "name": "OT range exploitation",
+            "method": "Agentic runs against 20 simulated substations on an isolated range.",
+            "checkpoint": "deployed",
+            "modifications": ["tool_access"],
+            "metric": "Substations compromised",
+            "result": "7 of 20",
+            "baseline": "1 of 20 (previous model)",
+            "uplift": "+30 percentage points",
+            "evaluated_on": "2026-10-02",
+        }
+    ],
+    "mitigations": [
+        {"description": "Classifier on exploit-shaped tool calls", "status": "in_progress"},
+    ],
     "recommended_actions": (
         "Patch the listed advisories on internet-facing OT gateways; watch for bursts of "
         "exploit-shaped traffic from cloud address ranges."

@@ -14,8 +14,9 @@ EMBARGOED_CONTENT = (
 def test_enqueueing_twice_writes_each_delivery_once(world):
     finding = world.embargoed()
     before = Delivery.objects.count()
+    cause = Delivery.objects.filter(finding=finding).first().cause
     deliveries_enqueue(
-        finding=finding, event=Delivery.Event.NOTIFIED, organizations=[world.defender]
+        finding=finding, event=Delivery.Event.NOTIFIED, organizations=[world.defender], cause=cause
     )
     assert Delivery.objects.count() == before
 
