@@ -21,12 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Organization
 
-from . import policies, selectors
-from .errors import ApplicationError
-from .forms import AcceptForm, FindingForm, RejectForm, form_add_application_error
-from .models import Finding
-from .services import audit, intake, readiness, triage
-from .transitions import ALLOWED
+from .. import policies, selectors
+from ..errors import ApplicationError
+from ..forms import AcceptForm, FindingForm, RejectForm, form_add_application_error
+from ..models import Finding
+from ..services import audit, intake, readiness, triage
+from ..transitions import ALLOWED
 
 State = Finding.State
 Kind = Organization.Kind
