@@ -10,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# libmagic1: python-magic detects the type of evidence attachments from their content.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmagic1 \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies change less often than the code, so they get their own cached layer.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
@@ -27,8 +32,8 @@ RUN pip install --no-deps -e . \
        REDIS_URL=redis://localhost:6379/0 \
        python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --no-create-home --home-dir /app forewarn \
-    && mkdir -p /app/var \
-    && chown forewarn /app/var
+    && mkdir -p /app/var/private \
+    && chown forewarn /app/var /app/var/private
 
 USER forewarn
 EXPOSE 8000

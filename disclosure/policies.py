@@ -6,7 +6,7 @@ from typing import Any
 
 from accounts.models import Membership, Organization
 
-from .models import Finding
+from .models import Finding, FindingRecipient, Thread
 
 Kind = Organization.Kind
 State = Finding.State
@@ -78,6 +78,26 @@ def can_edit_finding(user: Any, finding: Finding) -> bool:
     return is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding))
 
 
+def can_view_attachments(user: Any, finding: Finding) -> bool:
+    """Evidence files stay with the lab, coordinators and notified defenders, even after release:
+    evidence of a dangerous capability is sensitive for good, unlike the advisory."""
+    if is_lab_member(user, finding):
+        return True
+    if is_coordinator(user) and coordinators_see(finding):
+        return True
+    return finding.state in DEFENDER_VISIBLE_STATES and is_notified_defender(user, finding)
+
+
+def can_remove_attachment(user: Any, attachment: Any, finding: Finding) -> bool:
+    """The uploader, the finding's lab and coordinators may remove one until the release."""
+    if finding.state == State.RELEASED:
+        return False
+    if is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding)):
+        return True
+    # Checked last: it costs a query, and pages ask this for every row.
+    return attachment.uploaded_by_id == user.pk and can_view_attachments(user, finding)
+
+
 def can_submit_finding(user: Any, finding: Finding) -> bool:
     return is_lab_member(user, finding)
 
@@ -100,3 +120,127 @@ def defender_orgs_for(user: Any, finding: Finding) -> frozenset[int]:
             "organization_id", flat=True
         )
     )
+
+
+# --- Triage: the actions a user may take on a finding now, named as the API's endpoints.
+
+
+def triage_actions(user: Any, finding: Finding) -> list[str]:
+    """The triage actions this user may take on the finding in its current state.
+
+    Derived from transitions.RULES, so the pages and the API offer exactly what the services
+    will accept. "start-triage" from needs_info lets a coordinator resume without the lab.
+    """
+    from .transitions import COORDINATOR, LAB, RULES, roles_of  # transitions imports us
+
+    roles = roles_of(user, finding)
+    targets = {to for (src, to), who in RULES.items() if src == finding.state and who & roles}
+    actions = []
+    if State.IN_TRIAGE in targets and COORDINATOR in roles:
+        actions.append("start-triage")
+    if State.NEEDS_INFO in targets:
+        actions.append("request-info")
+    if finding.state == State.NEEDS_INFO and State.IN_TRIAGE in targets and LAB in roles:
+        actions.append("provide-info")
+    for target, name in (
+        (State.ACCEPTED, "accept"),
+        (State.REJECTED, "reject"),
+        (State.DUPLICATE, "duplicate"),
+        (State.WITHDRAWN, "withdraw"),
+    ):
+        if target in targets:
+            actions.append(name)
+    if can_assign(user, finding):
+        actions.append("assign")
+    return actions
+
+
+def can_assign(user: Any, finding: Finding) -> bool:
+    """Coordinators share out the findings they see that are not yet closed."""
+    return is_coordinator(user) and coordinators_see(finding) and finding.state not in CLOSED_STATES
+
+
+def can_be_assignee(user: Any) -> bool:
+    return bool(getattr(user, "is_active", False)) and is_coordinator(user)
+
+
+# --- Discussion threads. ``notified`` is the user's own organizations that were notified of
+# the finding (defender_orgs_for), passed in by callers that already hold the audience rows.
+
+
+def _thread_scope_readable(
+    user: Any, finding: Finding, scope: str, organization_id: int | None, notified: frozenset[int]
+) -> bool:
+    if is_coordinator(user) and coordinators_see(finding):
+        return True
+    if scope == Thread.Scope.LAB:
+        return is_lab_member(user, finding)
+    if finding.state not in DEFENDER_VISIBLE_STATES:
+        return False
+    if scope == Thread.Scope.DEFENDERS:
+        return bool(notified)
+    if scope == Thread.Scope.ORGANIZATION:
+        return organization_id in notified
+    return False  # coordinators only
+
+
+def can_read_thread(user: Any, thread: Thread, *, notified: frozenset[int] | None = None) -> bool:
+    """Coordinators read every thread; the lab its lab threads; notified defenders theirs."""
+    finding = thread.finding
+    if notified is None:
+        notified = defender_orgs_for(user, finding)
+    return _thread_scope_readable(user, finding, thread.scope, thread.organization_id, notified)
+
+
+def can_post_in_thread(
+    user: Any, thread: Thread, *, notified: frozenset[int] | None = None
+) -> bool:
+    """Whoever may read a thread may answer in it."""
+    return can_read_thread(user, thread, notified=notified)
+
+
+def thread_scope_choices(
+    user: Any, finding: Finding, recipients: list[FindingRecipient]
+) -> list[tuple[str, Organization | None]]:
+    """The (scope, organization) pairs the user may open a thread in.
+
+    ``recipients`` are the finding's FindingRecipient rows, their organization loaded.
+    Coordinators open any scope (the defender scopes once someone was notified), the lab its
+    lab scope, a notified defender its own organization's scope. No thread on a draft: only
+    its lab sees one.
+    """
+    if finding.state == State.DRAFT:
+        return []
+    if is_coordinator(user) and coordinators_see(finding):
+        choices: list[tuple[str, Organization | None]] = [
+            (Thread.Scope.COORDINATORS, None),
+            (Thread.Scope.LAB, None),
+        ]
+        if recipients:
+            choices.append((Thread.Scope.DEFENDERS, None))
+            choices += [(Thread.Scope.ORGANIZATION, r.organization) for r in recipients]
+        return choices
+    choices = []
+    if is_lab_member(user, finding):
+        choices.append((Thread.Scope.LAB, None))
+    if finding.state in DEFENDER_VISIBLE_STATES:
+        mine = org_ids(user, Kind.DEFENDER)
+        choices += [
+            (Thread.Scope.ORGANIZATION, r.organization)
+            for r in recipients
+            if r.organization_id in mine
+        ]
+    return choices
+
+
+# --- Finding content: taxonomies and credits.
+
+
+def can_manage_taxonomies(user: Any) -> bool:
+    """Coordinators add taxonomies and categories (never to the shipped ones)."""
+    return is_coordinator(user)
+
+
+def can_manage_credits(user: Any, finding: Finding) -> bool:
+    """The lab and the coordinators who see the finding credit people on it."""
+    return is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding))

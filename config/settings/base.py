@@ -196,6 +196,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several fields, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "RiskLevelEnum": "disclosure.models.findings.Finding.RiskLevel",
+        "CreditStatusEnum": "disclosure.models.credits.Credit.Status",
+        "MitigationStatusEnum": "disclosure.models.evidence.Mitigation.Status",
+        "CategoryKindEnum": "disclosure.models.taxonomy.CapabilityCategory.Kind",
+        "OrganizationKindEnum": "accounts.models.Organization.Kind",
+        "ContentFieldEnum": "disclosure.services.revisions.CONTENT_FIELDS",
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True

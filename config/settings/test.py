@@ -13,6 +13,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("FOREWARN_TEST_SQLITE", default=str(BASE_DIR / ".test-db.sqlite3"))
     }
+else:
+    # No persistent connections in tests: a live-server thread's idle connection would keep
+    # the test database from being dropped at the end of the run.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 if env.str("FOREWARN_TEST_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("FOREWARN_TEST_DB_NAME")
 

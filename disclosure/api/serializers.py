@@ -14,8 +14,37 @@ from rest_framework import serializers
 from accounts.models import Organization
 
 from ..models import AuditEvent, Finding, FindingRecipient
+from .content import (
+    CategorySerializer,
+    ChangesSinceSerializer,
+    CreditSerializer,
+    EvaluationListField,
+    EvaluationSerializer,
+    MitigationListField,
+    MitigationSerializer,
+    PublicCreditSerializer,
+    accepted_credits,
+    described,
+    surfaces_field,
+    tlp_label,
+    visibility,
+    visibility_kwargs,
+)
 
-ACTIONS = ("edit", "submit", "accept", "reject", "acknowledge")
+ACTIONS = (
+    "edit",
+    "submit",
+    "acknowledge",
+    # Triage (policies.triage_actions), named as their endpoints.
+    "start-triage",
+    "request-info",
+    "provide-info",
+    "accept",
+    "reject",
+    "duplicate",
+    "withdraw",
+    "assign",
+)
 
 
 class StrictInputSerializer(serializers.Serializer[Any]):
@@ -91,6 +120,7 @@ class RecipientSerializer(serializers.ModelSerializer[FindingRecipient]):
             "added_at",
             "acknowledged",
             "acknowledged_at",
+            "notified_revision",
         )
         read_only_fields = fields
 
@@ -102,6 +132,14 @@ class FindingSummarySerializer(serializers.ModelSerializer[Finding]):
     """What a list shows: no embargoed field, so listing never needs an audited read."""
 
     developer = DeveloperSerializer(read_only=True)
+    category = CategorySerializer(
+        read_only=True, help_text=described("category", "The capability category.")
+    )
+    tlp = serializers.SerializerMethodField(
+        help_text=described(
+            "tlp", "The TLP 2.0 label, e.g. 'TLP:AMBER'; 'TLP:CLEAR' once released."
+        )
+    )
 
     class Meta:
         model = Finding
@@ -112,6 +150,8 @@ class FindingSummarySerializer(serializers.ModelSerializer[Finding]):
             "summary",
             "category",
             "risk_level",
+            "residual_risk_level",
+            "tlp",
             "model_name",
             "state",
             "embargo_ends_at",
@@ -122,6 +162,11 @@ class FindingSummarySerializer(serializers.ModelSerializer[Finding]):
             "updated_at",
         )
         read_only_fields: tuple[str, ...] = fields
+        extra_kwargs = visibility_kwargs()
+
+    @extend_schema_field(serializers.ChoiceField(choices=Finding.Tlp.labels))
+    def get_tlp(self, finding: Finding) -> str:
+        return tlp_label(finding)
 
 
 class FindingDetailSerializer(FindingSummarySerializer):
@@ -133,22 +178,86 @@ class FindingDetailSerializer(FindingSummarySerializer):
 
     audience = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
+    affected_sectors: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        read_only=True,
+        help_text=described("affected_sectors", "Sector slugs (GET /api/sectors/)."),
+    )
+    deployment_surfaces = surfaces_field(
+        help_text=described("deployment_surfaces", "Where the model is or will be available.")
+    )
+    evaluations = EvaluationSerializer(
+        many=True, read_only=True, help_text=described("evaluations", "The evidence.")
+    )
+    mitigations = MitigationSerializer(
+        many=True, read_only=True, help_text=described("mitigations", "With their status.")
+    )
+    credits = serializers.SerializerMethodField(
+        help_text=described(
+            "credits",
+            "The lab and coordinators see every credit; others the accepted ones and their own.",
+        )
+    )
+    revision = serializers.SerializerMethodField(
+        help_text=described("revisions", "The current revision number (GET .../revisions/).")
+    )
+    notified_revision = serializers.SerializerMethodField(
+        help_text="For a notified defender: the revision your organization was told of."
+    )
+    changes_since_notified = serializers.SerializerMethodField(
+        help_text="For a notified defender: what changed since the revision you were told of."
+    )
+
+    # What only those who may view the finding receive (the selector normally guarantees it).
+    EMBARGOED_OUTPUT = (
+        *Finding.EMBARGOED_FIELDS,
+        "evaluations",
+        "mitigations",
+        "credits",
+        "revision",
+        "notified_revision",
+        "changes_since_notified",
+    )
 
     class Meta(FindingSummarySerializer.Meta):
         fields = (
             *FindingSummarySerializer.Meta.fields,
+            "affected_sectors",
             *Finding.EMBARGOED_FIELDS,
+            "evaluations",
+            "mitigations",
+            "credits",
+            "revision",
+            "notified_revision",
+            "changes_since_notified",
             "audience",
             "actions",
         )
         read_only_fields = fields
 
     def to_representation(self, instance: Finding) -> dict[str, Any]:
-        data = super().to_representation(instance)
         if not self.context.get("may_view", False):
-            for name in Finding.EMBARGOED_FIELDS:
-                data.pop(name, None)
-        return data
+            # Drop before rendering, so the embargoed relations are not even read.
+            for name in self.EMBARGOED_OUTPUT:
+                self.fields.pop(name, None)
+        return super().to_representation(instance)
+
+    @extend_schema_field(CreditSerializer(many=True))
+    def get_credits(self, finding: Finding) -> list[dict[str, Any]]:
+        return CreditSerializer(self.context.get("credits", []), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_revision(self, finding: Finding) -> int | None:
+        return self.context.get("revision")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_notified_revision(self, finding: Finding) -> int | None:
+        return self.context.get("notified_revision")
+
+    @extend_schema_field(ChangesSinceSerializer(allow_null=True))
+    def get_changes_since_notified(self, finding: Finding) -> dict[str, Any] | None:
+        return self.context.get("changes_since_notified")
 
     @extend_schema_field(RecipientSerializer(many=True))
     def get_audience(self, finding: Finding) -> list[dict[str, Any]]:
@@ -161,7 +270,15 @@ class FindingDetailSerializer(FindingSummarySerializer):
 
 
 class AdvisorySerializer(FindingSummarySerializer):
-    """A released finding: everything is public now."""
+    """A released finding: everything is public now (TLP:CLEAR), credits as accepted."""
+
+    affected_sectors: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+    deployment_surfaces = surfaces_field()
+    evaluations = EvaluationSerializer(many=True, read_only=True)
+    mitigations = MitigationSerializer(many=True, read_only=True)
+    credits = serializers.SerializerMethodField(help_text="Accepted credits only, by name.")
 
     class Meta(FindingSummarySerializer.Meta):
         fields = (
@@ -171,12 +288,23 @@ class AdvisorySerializer(FindingSummarySerializer):
             "summary",
             "category",
             "risk_level",
+            "residual_risk_level",
+            "tlp",
             "model_name",
+            "affected_sectors",
             *Finding.EMBARGOED_FIELDS,
+            "evaluations",
+            "mitigations",
+            "credits",
             "embargo_ends_at",
             "released_at",
         )
         read_only_fields = fields
+        extra_kwargs: dict[str, Any] = {}
+
+    @extend_schema_field(PublicCreditSerializer(many=True))
+    def get_credits(self, finding: Finding) -> list[dict[str, Any]]:
+        return PublicCreditSerializer(accepted_credits(finding), many=True).data  # type: ignore[return-value]
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
@@ -193,37 +321,104 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
 # --- Input.
 
 
+def _content_fields(*, partial: bool) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+    """The finding's content as input: types only; intake checks the values.
+
+    ``partial`` (PATCH) makes every field optional; lists given in a PATCH replace the old ones.
+    """
+    needed = {"required": False} if partial else {}
+    surfaces = ", ".join(Finding.Surface.values)
+    tlps = ", ".join(Finding.Tlp.values)
+    return {
+        "model_name": serializers.CharField(
+            max_length=200, help_text=visibility("model_name"), **needed
+        ),
+        "model_version": serializers.CharField(
+            max_length=200,
+            required=False,
+            allow_blank=True,
+            help_text=described("model_version", "Version or checkpoint."),
+        ),
+        "deployment_surfaces": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text=described("deployment_surfaces", f"Any of: {surfaces}."),
+        ),
+        "planned_availability": serializers.DateField(
+            required=False,
+            allow_null=True,
+            help_text=described("planned_availability", "When the model becomes available."),
+        ),
+        "title": serializers.CharField(max_length=300, help_text=visibility("title"), **needed),
+        "summary": serializers.CharField(
+            help_text=described("summary", "A short summary."), **needed
+        ),
+        "details": serializers.CharField(help_text=visibility("details"), **needed),
+        "category": serializers.CharField(
+            max_length=130,
+            help_text=described(
+                "category",
+                "'<taxonomy>:<code>', e.g. 'openai-pf-v2:cybersecurity' (GET /api/taxonomies/).",
+            ),
+            **needed,
+        ),
+        "risk_level": choice_field(
+            Finding.RiskLevel,
+            help_text=described("risk_level", "Before mitigations."),
+            **needed,
+        ),
+        "residual_risk_level": choice_field(
+            Finding.RiskLevel,
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            help_text=described(
+                "residual_risk_level", "After mitigations; never above risk_level."
+            ),
+        ),
+        "tlp": serializers.CharField(
+            required=False,
+            help_text=described(
+                "tlp", f"TLP 2.0 label: {tlps}, with or without 'TLP:'. Default AMBER+STRICT."
+            ),
+        ),
+        "affected_sectors": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text=described("affected_sectors", "Sector slugs (GET /api/sectors/)."),
+        ),
+        "evaluations": EvaluationListField(
+            required=False, help_text=described("evaluations", "The evidence.")
+        ),
+        "mitigations": MitigationListField(
+            required=False, help_text=described("mitigations", "With their status.")
+        ),
+        "recommended_actions": serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text=described("recommended_actions", "What defenders should do."),
+        ),
+    }
+
+
 class FindingCreateSerializer(StrictInputSerializer):
     developer = serializers.SlugField(
         required=False,
         help_text="Slug of your developer organization; optional when you belong to only one.",
     )
-    model_name = serializers.CharField(max_length=200)
-    model_version = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    title = serializers.CharField(max_length=300)
-    summary = serializers.CharField(help_text="Public: shown before release.")
-    details = serializers.CharField(help_text="Embargoed until release.")
-    category = serializers.CharField(
-        max_length=130, help_text="'<taxonomy>:<code>', e.g. 'openai-pf-v2:cybersecurity'."
-    )
-    risk_level = choice_field(Finding.RiskLevel)
-    recommended_actions = serializers.CharField(required=False, allow_blank=True)
     submit = serializers.BooleanField(
         required=False, default=False, help_text="Submit to the coordinators at once."
     )
 
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {**super().get_fields(), **_content_fields(partial=False)}
+
 
 class FindingUpdateSerializer(StrictInputSerializer):
-    """Every editable field, all optional (PATCH)."""
+    """Every editable field, all optional (PATCH); a list given replaces the old one."""
 
-    model_name = serializers.CharField(max_length=200, required=False)
-    model_version = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    title = serializers.CharField(max_length=300, required=False)
-    summary = serializers.CharField(required=False)
-    details = serializers.CharField(required=False)
-    category = serializers.CharField(max_length=130, required=False)
-    risk_level = choice_field(Finding.RiskLevel, required=False)
-    recommended_actions = serializers.CharField(required=False, allow_blank=True)
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return _content_fields(partial=True)
 
 
 class FindingAcceptSerializer(StrictInputSerializer):

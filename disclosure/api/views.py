@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -29,9 +29,13 @@ from accounts.models import Organization
 
 from .. import policies, selectors
 from ..errors import NotAllowed, ValidationFailed
+from ..filters import FindingFilter
 from ..models import Finding, FindingRecipient
 from ..services import audit, intake, readiness, triage
 from ..transitions import ALLOWED
+from .content import advisory_prefetches, detail_context
+from .filters import StrictFilterBackend
+from .pagination import FindingCursorPagination
 from .permissions import CanReadAuditTrail, FindingAccess
 from .serializers import (
     AdvisorySerializer,
@@ -53,9 +57,6 @@ REFERENCE = OpenApiParameter(
     str,
     OpenApiParameter.PATH,
     description="The finding's reference id, e.g. FW-2026-0001.",
-)
-STATE_FILTER = OpenApiParameter(
-    "state", str, OpenApiParameter.QUERY, enum=State.values, description="Only this state."
 )
 ERRORS: dict[int, Any] = {
     400: OpenApiResponse(ErrorSerializer, description="Bad input; `detail` says what is wrong."),
@@ -137,11 +138,7 @@ def _actions_for(user: Any, finding: Finding, audience: list[FindingRecipient]) 
         actions.append("edit")
     if State.SUBMITTED in allowed and policies.can_submit_finding(user, finding):
         actions.append("submit")
-    if policies.can_triage(user):
-        if State.ACCEPTED in allowed:
-            actions.append("accept")
-        if State.REJECTED in allowed:
-            actions.append("reject")
+    actions += policies.triage_actions(user, finding)
     mine = policies.org_ids(user, Kind.DEFENDER)
     pending = any(r.acknowledged_at is None and r.organization_id in mine for r in audience)
     if pending and policies.can_acknowledge(user, finding):
@@ -165,6 +162,8 @@ def finding_detail_response(
         "audience": audience,
         "actions": _actions_for(user, finding, audience) if may_view else [],
     }
+    if may_view:  # evidence, credits, revisions: embargoed content
+        context.update(detail_context(user, finding, audience))
     return Response(FindingDetailSerializer(finding, context=context).data, status=status_code)
 
 
@@ -173,8 +172,7 @@ DETAIL_RESPONSES = {200: FindingDetailSerializer, **ERRORS}
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Findings you may see",
-        parameters=[STATE_FILTER],
+        summary="Findings you may see: search, filters, newest (or best match) first",
         responses={200: FindingSummarySerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
     ),
     create=extend_schema(
@@ -199,20 +197,17 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
     lookup_value_regex = "[^/]+"
     permission_classes = [FindingAccess]
     serializer_class = FindingSummarySerializer
+    # The list only: search and filters narrow what the selector lets the user see, and pages
+    # are cursors without counts (a count would hint at findings the user may not see).
+    pagination_class = FindingCursorPagination
+    filter_backends = [StrictFilterBackend]
+    filterset_class = FindingFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Finding]:
         if getattr(self, "swagger_fake_view", False):
             return Finding.objects.none()
-        findings = selectors.findings_visible_to(self.request.user).order_by("-created_at", "-id")
-        state = self.request.query_params.get("state")
-        if state is not None:
-            if state not in State.values:
-                raise ValidationFailed(
-                    {"state": f"Unknown state {state!r}; choose one of: {', '.join(State.values)}."}
-                )
-            findings = findings.filter(state=state)
-        return findings
+        return selectors.findings_visible_to(self.request.user)
 
     def get_object(self) -> Finding:
         finding = selectors.finding_get_for(
@@ -222,7 +217,7 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
         return finding
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(FindingSummarySerializer(page, many=True).data)
 
     def create(self, request: Request) -> Response:
@@ -248,7 +243,8 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
         finding = self.get_object()
         _require(
             policies.can_edit_finding(request.user, finding),
-            "Only the lab can edit its finding, and only while it is a draft.",
+            "Only the finding's lab and the coordinators can edit it, and not once it is "
+            "released, rejected, a duplicate or withdrawn.",
         )
         data = _validated(FindingUpdateSerializer, request.data)
         finding = intake.finding_update(actor=request.user, finding=finding, **data)
@@ -321,7 +317,14 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
             404: ERRORS[404],
         },
     )
-    @action(detail=True, methods=["get"], permission_classes=[CanReadAuditTrail])
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[CanReadAuditTrail],
+        # Audit events are paged by number and not filtered like the findings list.
+        pagination_class=PageNumberPagination,
+        filter_backends=[],
+    )
     def events(self, request: Request, reference: str) -> Response:
         # The view's own paginator is typed for findings; these are audit events.
         paginator = PageNumberPagination()
@@ -343,7 +346,9 @@ class AdvisoryViewSet(viewsets.ReadOnlyModelViewSet[Finding]):
     serializer_class = AdvisorySerializer
 
     def get_queryset(self) -> QuerySet[Finding]:
-        return selectors.advisories_public()
+        return selectors.advisories_public().prefetch_related(*advisory_prefetches())
 
     def get_object(self) -> Finding:
-        return selectors.advisory_get(reference=self.kwargs[self.lookup_field])
+        finding = selectors.advisory_get(reference=self.kwargs[self.lookup_field])
+        prefetch_related_objects([finding], *advisory_prefetches())
+        return finding

@@ -2,20 +2,69 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from django.conf import settings
+from django.core import checks
 from django.core.files.storage import FileSystemStorage
+from django.core.signals import setting_changed
 from django.db import models
-from django.utils.functional import LazyObject
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """A file system storage without URLs: its files are never served directly."""
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Attachments have no URL; they are served only by an access-checked view.")
 
 
 class PrivateStorage(LazyObject):
     """Files under PRIVATE_MEDIA_ROOT, with no URL: nothing here is ever served directly."""
 
     def _setup(self) -> None:
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+        self._wrapped = PrivateFileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT)
 
 
 private_storage = PrivateStorage()
+
+
+def private_storage_get() -> PrivateStorage:
+    # A callable, so that migrations name this function instead of freezing the directory of
+    # whichever machine ran makemigrations (a fresh checkout elsewhere would see a change).
+    return private_storage
+
+
+@checks.register(checks.Tags.security)
+def private_media_root_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """PRIVATE_MEDIA_ROOT must not overlap a directory that is served without an access check."""
+    private = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
+    served = {"STATIC_ROOT": settings.STATIC_ROOT, "MEDIA_ROOT": settings.MEDIA_ROOT}
+    for i, folder in enumerate(settings.STATICFILES_DIRS):
+        served[f"STATICFILES_DIRS[{i}]"] = folder[1] if isinstance(folder, tuple) else folder
+    errors: list[checks.CheckMessage] = []
+    for setting, folder in served.items():
+        if not folder:
+            continue
+        public = Path(folder).resolve()
+        if private.is_relative_to(public) or public.is_relative_to(private):
+            errors.append(
+                checks.Error(
+                    f"PRIVATE_MEDIA_ROOT ({private}) overlaps {setting} ({public}).",
+                    hint="Keep evidence attachments outside every directory the web serves.",
+                    id="disclosure.E001",
+                )
+            )
+    return errors
+
+
+@receiver(setting_changed)
+def _private_storage_reset(*, setting: str, **kwargs: Any) -> None:
+    # Tests point PRIVATE_MEDIA_ROOT at a fresh directory with override_settings.
+    if setting == "PRIVATE_MEDIA_ROOT":
+        private_storage._wrapped = empty
 
 
 def _upload_to(instance: Attachment, filename: str) -> str:
@@ -29,7 +78,7 @@ class Attachment(models.Model):
     finding = models.ForeignKey(
         "disclosure.Finding", on_delete=models.CASCADE, related_name="attachments"
     )
-    file = models.FileField(upload_to=_upload_to, storage=private_storage, max_length=300)
+    file = models.FileField(upload_to=_upload_to, storage=private_storage_get, max_length=300)
     name = models.CharField(max_length=200, help_text="The uploaded name, sanitised.")
     content_type = models.CharField(max_length=100, help_text="Detected from the content.")
     size = models.PositiveBigIntegerField()

@@ -138,6 +138,8 @@ class Finding(models.Model):
             models.Index(fields=["state", "embargo_ends_at"], name="finding_due_idx"),
             models.Index(fields=["developer", "-created_at"], name="finding_lab_idx"),
             models.Index(fields=["state", "-released_at"], name="finding_released_idx"),
+            # The findings list pages by (created_at, id), newest first (disclosure/api/pagination).
+            models.Index(fields=["-created_at", "-id"], name="finding_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

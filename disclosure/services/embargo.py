@@ -50,8 +50,15 @@ def embargo_start(
     *, actor: Any, finding: Finding, organizations: list[Organization], ends_at: datetime
 ) -> Finding:
     """Notify the audience and start the embargo. Call inside a transaction, the row locked."""
+    # The revision they are told of, so that they can later see what changed since.
+    revision = finding.revisions.order_by("-number").values_list("number", flat=True).first()
     FindingRecipient.objects.bulk_create(
-        [FindingRecipient(finding=finding, organization=o, added_by=actor) for o in organizations],
+        [
+            FindingRecipient(
+                finding=finding, organization=o, added_by=actor, notified_revision=revision
+            )
+            for o in organizations
+        ],
         ignore_conflicts=True,
     )
     finding.embargo_ends_at = ends_at

@@ -86,6 +86,8 @@ def revision_record(
 
 
 def _lines(value: Any) -> list[str]:
+    if value is None:  # no such field before (the first revision): nothing, not "null"
+        return []
     text = value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True)
     return (text or "").splitlines()
 
@@ -101,5 +103,6 @@ def revision_diff(old: FindingRevision | None, new: FindingRevision) -> list[dic
         lines = list(
             difflib.unified_diff(_lines(a), _lines(b), "before", "after", lineterm="", n=2)
         )
-        diffs.append({"field": field, "diff": lines[2:]})
+        if lines:  # None and "" (or []) differ, but read the same: no diff to show
+            diffs.append({"field": field, "diff": lines[2:]})
     return diffs

@@ -11,22 +11,24 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Organization
 
 from .. import policies, selectors
 from ..errors import ApplicationError
-from ..forms import AcceptForm, FindingForm, RejectForm, form_add_application_error
+from ..forms import AcceptForm, RejectForm, form_add_application_error
 from ..models import Finding
 from ..services import audit, intake, readiness, triage
 from ..transitions import ALLOWED
+from . import attachments as attachment_pages
+from . import content as content_pages
+from . import discussion as discussion_pages
+from . import triage as triage_pages
 
 State = Finding.State
 Kind = Organization.Kind
@@ -58,44 +60,8 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     if defenders:
         context["inbox"] = selectors.defender_inbox_for(user)
+    context.update(content_pages.pending_credits_context(user))
     return render(request, "disclosure/home.html", context)
-
-
-@never_cache
-@login_required
-@require_http_methods(["GET", "POST"])
-def finding_new(request: HttpRequest) -> HttpResponse:
-    if not policies.can_file_findings(request.user):
-        raise PermissionDenied("Only members of an AI developer organization can file findings.")
-    labs = Organization.objects.filter(
-        pk__in=policies.org_ids(request.user, Kind.DEVELOPER)
-    ).order_by("name")
-    if request.method != "POST":
-        return render(request, "disclosure/finding_form.html", {"form": FindingForm(labs=labs)})
-    form = FindingForm(request.POST, labs=labs)
-    status = 400
-    if form.is_valid():
-        submit = "submit" in request.POST
-        try:
-            # One transaction: "Submit" never leaves a stray draft behind when the submit fails.
-            with transaction.atomic():
-                finding = intake.finding_create(
-                    actor=request.user,
-                    developer=form.cleaned_data["developer"],
-                    **form.service_fields(),
-                )
-                if submit:
-                    finding = intake.finding_submit(actor=request.user, finding=finding)
-        except ApplicationError as exc:
-            form_add_application_error(form, exc)
-            status = exc.status_code
-        else:
-            if submit:
-                messages.success(request, f"{finding.reference} is submitted for coordination.")
-            else:
-                messages.success(request, f"{finding.reference} is saved as a draft.")
-            return redirect("finding-detail", reference=finding.reference)
-    return render(request, "disclosure/finding_form.html", {"form": form}, status=status)
 
 
 @never_cache
@@ -124,9 +90,13 @@ def _detail_response(
     *,
     accept_form: AcceptForm | None = None,
     reject_form: RejectForm | None = None,
+    forms: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """Render the finding page, with whatever forms the user may use on it."""
+    """Render the finding page, with whatever forms the user may use on it.
+
+    ``forms``: forms of the page's sections that failed validation, by name, shown again.
+    """
     user = request.user
     audit.finding_read_record(actor=user, finding=finding, via="page")
     is_lab = policies.is_lab_member(user, finding)
@@ -149,6 +119,14 @@ def _detail_response(
         )
     if policies.can_triage(user) and State.REJECTED in ALLOWED[finding.state]:
         context["reject_form"] = reject_form or RejectForm()
+    context.update(attachment_pages.attachments_context(user, finding))
+    context.update(
+        content_pages.content_context(user, finding, recipients=recipients, bound=forms)
+    )
+    context.update(triage_pages.triage_context(user, finding, bound=forms))
+    context.update(
+        discussion_pages.discussion_context(user, finding, recipients=recipients, bound=forms)
+    )
     return render(request, "disclosure/finding_detail.html", context, status=status)
 
 
@@ -252,4 +230,5 @@ def advisory_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def advisory_detail(request: HttpRequest, reference: str) -> HttpResponse:
     finding = selectors.advisory_get(reference=reference)
-    return render(request, "disclosure/advisory_detail.html", {"finding": finding})
+    context = {"finding": finding, **content_pages.advisory_context(finding)}
+    return render(request, "disclosure/advisory_detail.html", context)

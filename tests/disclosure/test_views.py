@@ -228,12 +228,24 @@ def test_a_defender_does_not_see_the_audit_trail(client, world):
 # --- Filing
 
 
+# The filing form's evaluations and mitigations are formsets: their management data, no rows.
+FORMSETS = {
+    f"{prefix}-{key}": value
+    for prefix in ("evaluations", "mitigations")
+    for key, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))
+}
+
+
+def _filing(**overrides) -> dict[str, object]:
+    return {**FINDING_FIELDS, **FORMSETS, "tlp": "AMBER", **overrides}
+
+
 def test_filing_needs_a_developer_organization(client, world):
     assert _as(client, world.defender_user).get(reverse("finding-new")).status_code == 403
 
 
 def test_filing_form_saves_a_draft(client, world):
-    data = {**FINDING_FIELDS, "developer": world.lab.pk, "draft": "1"}
+    data = _filing(developer=world.lab.pk, draft="1")
     response = _as(client, world.lab_user).post(reverse("finding-new"), data)
     finding = Finding.objects.get()
     assert response.status_code == 302
@@ -246,13 +258,13 @@ def test_filing_form_saves_a_draft(client, world):
 
 
 def test_filing_form_can_submit_at_once(client, world):
-    data = {**FINDING_FIELDS, "developer": world.lab.pk, "submit": "1"}
+    data = _filing(developer=world.lab.pk, submit="1")
     _as(client, world.lab_user).post(reverse("finding-new"), data)
     assert Finding.objects.get().state == State.SUBMITTED
 
 
 def test_filing_form_with_missing_fields_is_shown_again_with_errors(client, world):
-    data = {**FINDING_FIELDS, "developer": world.lab.pk, "title": "", "risk_level": "extreme"}
+    data = _filing(developer=world.lab.pk, title="", risk_level="extreme")
     response = _as(client, world.lab_user).post(reverse("finding-new"), data)
     body = _body(response)
     assert response.status_code == 400
@@ -262,14 +274,14 @@ def test_filing_form_with_missing_fields_is_shown_again_with_errors(client, worl
 
 
 def test_filing_for_another_lab_is_refused(client, world):
-    data = {**FINDING_FIELDS, "developer": world.other_lab.pk, "draft": "1"}
+    data = _filing(developer=world.other_lab.pk, draft="1")
     response = _as(client, world.lab_user).post(reverse("finding-new"), data)
     assert response.status_code == 400
     assert not Finding.objects.exists()
 
 
 def test_filing_shows_a_service_refusal_on_the_form(client, world):
-    data = {**FINDING_FIELDS, "developer": world.lab.pk, "details": "   ", "draft": "1"}
+    data = _filing(developer=world.lab.pk, details="   ", draft="1")
     response = _as(client, world.lab_user).post(reverse("finding-new"), data)
     assert response.status_code == 400
     assert "This field" in _body(response)

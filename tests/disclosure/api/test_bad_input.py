@@ -146,7 +146,11 @@ def test_missing_fields_on_filing_are_named_and_nothing_is_filed(world, api):
 
 @pytest.mark.parametrize(
     ("field", "value", "a_valid_one"),
-    [("category", "weather", "cbrn"), ("risk_level", "extreme", "critical")],
+    [
+        ("category", "weather", "/api/taxonomies/"),
+        ("category", "openai-pf-v2:weather", "/api/taxonomies/"),
+        ("risk_level", "extreme", "critical"),
+    ],
 )
 def test_an_unknown_category_or_risk_level_is_a_400_listing_the_choices(
     world, api, field, value, a_valid_one

@@ -14,7 +14,7 @@ EMBARGOED_CONTENT = (
 def test_enqueueing_twice_writes_each_delivery_once(world):
     finding = world.embargoed()
     before = Delivery.objects.count()
-    cause = Delivery.objects.filter(finding=finding).first().cause
+    cause = Delivery.objects.filter(finding=finding, event=Delivery.Event.NOTIFIED).first().cause
     deliveries_enqueue(
         finding=finding, event=Delivery.Event.NOTIFIED, organizations=[world.defender], cause=cause
     )
