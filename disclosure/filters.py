@@ -34,7 +34,7 @@ PAGINATION_PARAMS = frozenset({"cursor"})
 
 
 def _invalid_choice(what: str, values: list[str]) -> dict[str, str]:
-    return {"invalid_choice": f"Unknown {what} %(value)s; use one of: {', '.join(values)}."}
+    return {"invalid_choice": f"Unknown {what} '%(value)s'; use one of: {', '.join(values)}."}
 
 
 class TlpField(forms.MultipleChoiceField):
@@ -53,7 +53,7 @@ class CategoryKeyField(forms.ModelChoiceField):
     """A capability category named by its key, ``<taxonomy slug>:<code>``."""
 
     default_error_messages = {
-        "invalid_choice": "Unknown category %(value)s; name one as '<taxonomy>:<code>', "
+        "invalid_choice": "Unknown category '%(value)s'; name one as '<taxonomy>:<code>', "
         "e.g. 'openai-pf-v2:cybersecurity'.",
     }
 
@@ -66,7 +66,7 @@ class CategoryKeyField(forms.ModelChoiceField):
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"],
                 code="invalid_choice",
-                params={"value": repr(str(value))},
+                params={"value": str(value)},
             )
         return category
 
@@ -132,7 +132,7 @@ class FindingFilter(django_filters.FilterSet):
         queryset=Taxonomy.objects.order_by("framework", "version"),
         label="Framework",
         empty_label="Any framework",
-        error_messages={"invalid_choice": "Unknown taxonomy %(value)s; give a taxonomy slug."},
+        error_messages={"invalid_choice": "Unknown taxonomy '%(value)s'; give a taxonomy slug."},
         help_text="Any category of this taxonomy (its slug).",
     )
     risk_level = django_filters.MultipleChoiceFilter(
@@ -156,7 +156,7 @@ class FindingFilter(django_filters.FilterSet):
         label="Lab",
         empty_label="Any lab",
         error_messages={
-            "invalid_choice": "Unknown lab %(value)s; give a developer organization's slug."
+            "invalid_choice": "Unknown lab '%(value)s'; give a developer organization's slug."
         },
         help_text="The developer organization (its slug).",
     )

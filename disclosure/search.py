@@ -24,7 +24,8 @@ from django.contrib.postgres.search import (
     SearchVector,
 )
 from django.db import connections
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, FloatField, Q, QuerySet
+from django.db.models.functions import Cast
 
 from .models import CapabilityCategory, Finding
 
@@ -77,7 +78,9 @@ def _full_text(findings: QuerySet[Finding], text: str) -> QuerySet[Finding]:
     return (
         findings.alias(search_document=finding_search_vector())
         .filter(matches)
-        .annotate(**{SEARCH_RANK: SearchRank(F("search_document"), query)})
+        # ts_rank is a float4, whose text form rounds: as float8 the rank survives a trip
+        # through the cursor exactly, so the keyset comparison neither repeats nor skips rows.
+        .annotate(**{SEARCH_RANK: Cast(SearchRank(F("search_document"), query), FloatField())})
     )
 
 

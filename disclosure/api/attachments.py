@@ -55,7 +55,9 @@ ERRORS: dict[int, Any] = {
 
 
 class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
-    uploaded_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    uploaded_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="email", read_only=True
+    )
     download_url = serializers.SerializerMethodField()
 
     class Meta:

@@ -52,7 +52,7 @@ def visibility_kwargs() -> dict[str, dict[str, str]]:
     for name in (*Finding.PUBLIC_FIELDS, *Finding.EMBARGOED_FIELDS):
         field = Finding._meta.get_field(name)
         if not field.is_relation:
-            kwargs[name] = {"help_text": described(name, str(field.help_text or ""))}
+            kwargs[name] = {"help_text": described(name, str(getattr(field, "help_text", "")))}
     return kwargs
 
 
@@ -131,8 +131,8 @@ class CreditSerializer(serializers.ModelSerializer[Credit]):
 
     class Meta:
         model = Credit
-        fields = ("id", "name", "type", "status", "created_at", "answered_at")
-        read_only_fields = fields
+        fields: tuple[str, ...] = ("id", "name", "type", "status", "created_at", "answered_at")
+        read_only_fields: tuple[str, ...] = fields
 
     def get_name(self, credit: Credit) -> str:
         return person_name(credit.user)
@@ -169,8 +169,8 @@ class RevisionSerializer(serializers.ModelSerializer[FindingRevision]):
 
     class Meta:
         model = FindingRevision
-        fields = ("number", "author", "created_at", "changed_fields")
-        read_only_fields = fields
+        fields: tuple[str, ...] = ("number", "author", "created_at", "changed_fields")
+        read_only_fields: tuple[str, ...] = fields
 
     def get_author(self, revision: FindingRevision) -> str:
         return person_name(revision.author)

@@ -52,7 +52,7 @@ class MyCreditSerializer(CreditSerializer):
     """A credit as the credited person sees it, with the finding it is on."""
 
     finding = FindingRefSerializer(read_only=True)
-    name = None  # it is you
+    name = None  # type: ignore[assignment]  # DRF drops an inherited field set to None
 
     class Meta(CreditSerializer.Meta):
         fields = ("id", "finding", "type", "status", "created_at", "answered_at")

@@ -326,7 +326,7 @@ def _content_fields(*, partial: bool) -> dict[str, serializers.Field[Any, Any, A
 
     ``partial`` (PATCH) makes every field optional; lists given in a PATCH replace the old ones.
     """
-    needed = {"required": False} if partial else {}
+    needed: dict[str, Any] = {"required": False} if partial else {}
     surfaces = ", ".join(Finding.Surface.values)
     tlps = ", ".join(Finding.Tlp.values)
     return {

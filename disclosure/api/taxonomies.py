@@ -72,7 +72,7 @@ class TaxonomyCreateSerializer(StrictInputSerializer):
 
 class CategoryCreateSerializer(StrictInputSerializer):
     code = serializers.CharField(help_text="Lowercase letters, digits and hyphens.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
     kind = serializers.CharField(
         required=False, help_text=f"One of: {', '.join(CapabilityCategory.Kind.values)}."
     )

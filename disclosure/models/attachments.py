@@ -25,23 +25,31 @@ class PrivateStorage(LazyObject):
     """Files under PRIVATE_MEDIA_ROOT, with no URL: nothing here is ever served directly."""
 
     def _setup(self) -> None:
-        self._wrapped = PrivateFileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT)
+        # Readable by the app's own user only: other accounts on the host have no business here.
+        self._wrapped = PrivateFileSystemStorage(
+            location=settings.PRIVATE_MEDIA_ROOT,
+            file_permissions_mode=0o600,
+            directory_permissions_mode=0o700,
+        )
 
 
 private_storage = PrivateStorage()
 
 
-def private_storage_get() -> PrivateStorage:
+def private_storage_get() -> FileSystemStorage:
     # A callable, so that migrations name this function instead of freezing the directory of
     # whichever machine ran makemigrations (a fresh checkout elsewhere would see a change).
-    return private_storage
+    return private_storage  # type: ignore[return-value]  # a lazy proxy of one
 
 
 @checks.register(checks.Tags.security)
 def private_media_root_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """PRIVATE_MEDIA_ROOT must not overlap a directory that is served without an access check."""
     private = Path(settings.PRIVATE_MEDIA_ROOT).resolve()
-    served = {"STATIC_ROOT": settings.STATIC_ROOT, "MEDIA_ROOT": settings.MEDIA_ROOT}
+    served: dict[str, Any] = {
+        "STATIC_ROOT": settings.STATIC_ROOT,
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+    }
     for i, folder in enumerate(settings.STATICFILES_DIRS):
         served[f"STATICFILES_DIRS[{i}]"] = folder[1] if isinstance(folder, tuple) else folder
     errors: list[checks.CheckMessage] = []
@@ -64,7 +72,7 @@ def private_media_root_check(app_configs: Any = None, **kwargs: Any) -> list[che
 def _private_storage_reset(*, setting: str, **kwargs: Any) -> None:
     # Tests point PRIVATE_MEDIA_ROOT at a fresh directory with override_settings.
     if setting == "PRIVATE_MEDIA_ROOT":
-        private_storage._wrapped = empty
+        private_storage._wrapped = empty  # type: ignore[assignment]
 
 
 def _upload_to(instance: Attachment, filename: str) -> str:

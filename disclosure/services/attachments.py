@@ -280,9 +280,12 @@ def attachment_add(*, actor: Any, finding: Finding, upload: Upload) -> Attachmen
         )
         # The content is checked; now the file, then the row. If the row cannot be written the
         # file goes; if the file cannot be written there is no row yet.
-        stored = private_storage.save(
-            f"attachments/{finding.pk}/{uuid.uuid4().hex}", File(spool), max_length=300
-        )
+        stored = f"attachments/{finding.pk}/{uuid.uuid4().hex}"
+        try:
+            stored = private_storage.save(stored, File(spool), max_length=300)
+        except BaseException:
+            private_storage.delete(stored)  # the part written before, say, the disk filled up
+            raise
     try:
         with transaction.atomic():
             locked = _lock(finding)
@@ -327,7 +330,7 @@ def attachment_remove(*, actor: Any, attachment: Attachment) -> None:
                 "Only the uploader, the finding's lab and coordinators can remove attachments, "
                 "and only before the finding is released."
             )
-        stored = attachment.file.name
+        stored = str(attachment.file.name)
         data = {
             "attachment": attachment.pk,
             "name": attachment.name,
@@ -336,7 +339,11 @@ def attachment_remove(*, actor: Any, attachment: Attachment) -> None:
         }
         attachment.delete()
         audit_record(
-            actor=actor, action="attachment.removed", finding=finding, note=data["name"], data=data
+            actor=actor,
+            action="attachment.removed",
+            finding=finding,
+            note=attachment.name,
+            data=data,
         )
         transaction.on_commit(lambda: _delete_quietly(stored))
 

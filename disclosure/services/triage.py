@@ -207,7 +207,11 @@ def finding_assign(*, actor: Any, finding: Finding, assignee: Any | None) -> Fin
         raise ValidationFailed(
             {"assignee": f"{assignee.email} is not an active member of a coordination center."}
         )
-    finding = Finding.objects.select_for_update().select_related("assignee").get(pk=finding.pk)
+    finding = (
+        Finding.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .get(pk=finding.pk)
+    )
     if not policies.can_assign(actor, finding):
         raise Conflict(f"Finding {finding.reference} is {finding.state}; it cannot be assigned.")
     previous = finding.assignee

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -106,7 +107,7 @@ def attachments_context(user: Any, finding: Finding) -> dict[str, Any]:
         return {"attachments": None}
     rows = list(selectors.attachments_for(user=user, finding=finding))
     for row in rows:
-        row.removable = policies.can_remove_attachment(user, row, finding)
+        row.removable = policies.can_remove_attachment(user, row, finding)  # type: ignore[attr-defined]
     return {
         "attachments": rows,
         "can_add_attachments": policies.can_edit_finding(user, finding),
@@ -125,7 +126,7 @@ def _back_to(finding: Finding) -> HttpResponse:
 
 
 @require_GET  # not never_cache: the response sets its own Cache-Control: no-store
-def attachment_download(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, reference: str, pk: int) -> HttpResponseBase:
     if not request.user.is_authenticated:
         return _not_found(request)
     attachment = selectors.attachment_get_for(user=request.user, reference=reference, pk=pk)

@@ -101,7 +101,7 @@ def finding_new(request: HttpRequest) -> HttpResponse:
         pk__in=policies.org_ids(request.user, Kind.DEVELOPER)
     ).order_by("name")
     if request.method != "POST":
-        formsets = {
+        formsets: dict[str, Any] = {
             "evaluations": EvaluationFormSet(prefix="evaluations"),
             "mitigations": MitigationFormSet(prefix="mitigations"),
         }
@@ -151,7 +151,7 @@ def finding_edit(request: HttpRequest, reference: str) -> HttpResponse:
         )
     if request.method != "POST":
         initial, lists = _initial(finding)
-        formsets = {
+        formsets: dict[str, Any] = {
             "evaluations": EvaluationFormSet(prefix="evaluations", initial=lists["evaluations"]),
             "mitigations": MitigationFormSet(prefix="mitigations", initial=lists["mitigations"]),
         }

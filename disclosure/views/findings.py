@@ -120,9 +120,7 @@ def _detail_response(
     if policies.can_triage(user) and State.REJECTED in ALLOWED[finding.state]:
         context["reject_form"] = reject_form or RejectForm()
     context.update(attachment_pages.attachments_context(user, finding))
-    context.update(
-        content_pages.content_context(user, finding, recipients=recipients, bound=forms)
-    )
+    context.update(content_pages.content_context(user, finding, recipients=recipients, bound=forms))
     context.update(triage_pages.triage_context(user, finding, bound=forms))
     context.update(
         discussion_pages.discussion_context(user, finding, recipients=recipients, bound=forms)

@@ -405,7 +405,7 @@ def test_detail_page_budget_with_content(client, world, django_assert_max_num_qu
     finding = world.embargoed()
     _lots(finding, world, rows)
     client = _as(client, world.defender_user)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(18):
         assert client.get(_detail(finding)).status_code == 200
 
 
@@ -438,3 +438,31 @@ def test_advisory_page_budget(client, world, django_assert_max_num_queries, rows
     _lots(finding, world, rows)
     with django_assert_max_num_queries(6):
         assert client.get(reverse("advisory-detail", args=[finding.reference])).status_code == 200
+
+
+def test_pending_credits_on_findings_one_may_not_see_stay_off_the_home_page(client, world):
+    finding = world.embargoed()
+    # Written straight to the row: the service refuses to credit someone who may not see it.
+    Credit.objects.create(
+        finding=finding, user=world.other_defender_user, type="analyst", created_by=world.lab_user
+    )
+    body = _body(_as(client, world.other_defender_user).get(reverse("home")))
+    assert finding.reference not in body
+    assert "Credits waiting for your answer" not in body
+
+
+@pytest.mark.parametrize("page", ["new", "edit", "detail", "home"])
+def test_the_content_pages_have_no_inline_script_or_style(client, world, page):
+    finding = _filed(client, world)
+    Credit.objects.create(
+        finding=finding, user=world.lab_user, type="finder", created_by=world.lab_user
+    )
+    finding_update(actor=world.lab_user, finding=finding, title="Edited")
+    url = {
+        "new": reverse("finding-new"),
+        "edit": _edit(finding),
+        "detail": _detail(finding),
+        "home": reverse("home"),
+    }[page]
+    body = _body(client.get(url)).lower()
+    assert "<script" not in body and " style=" not in body and "<style" not in body

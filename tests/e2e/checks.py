@@ -12,7 +12,9 @@ from .harness import Mailbox, Received, Stack
 
 
 def subject(event: str, finding: Finding) -> str:
-    return SUBJECTS[Delivery.Event(event)].format(ref=finding.reference)
+    return SUBJECTS[Delivery.Event(event)].format(
+        ref=finding.reference, tlp=finding.get_tlp_display()
+    )
 
 
 def mail_for(mailbox: Mailbox, event: str, finding: Finding) -> list[Received]:

@@ -49,7 +49,12 @@ def test_accepted_finding_notifies_defenders_then_releases_itself_and_mails_once
 
     finding.refresh_from_db()
     assert finding.state == Finding.State.RELEASED
-    assert [state for *_, state in outbox(finding)] == [Delivery.State.SENT] * 10
+    # 4 notices, 6 release mails, and the lab's members told that their finding was accepted.
+    told_lab = len(audience.lab_emails)
+    assert [state for *_, state in outbox(finding)] == [Delivery.State.SENT] * (10 + told_lab)
+    assert recipients(mailbox, Delivery.Event.TRIAGED, finding) == dict.fromkeys(
+        audience.lab_emails, 1
+    )
     assert recipients(mailbox, NOTIFIED, finding) == dict.fromkeys(audience.defender_emails, 1)
     assert recipients(mailbox, RELEASED, finding) == dict.fromkeys(
         audience.defender_emails | audience.lab_emails, 1

@@ -132,3 +132,11 @@ def test_a_credit_can_be_given_on_a_released_finding_to_anyone(world, api):
     finding = world.released()
     response = _credit(api, world.coordinator, finding, world.other_defender_user.email)
     assert response.status_code == 201
+
+
+def test_a_credit_on_a_finding_one_can_no_longer_see_is_not_listed(world, api):
+    finding = world.embargoed()
+    credit = _credit(api, world.coordinator, finding, world.defender_user.email, "analyst").json()
+    finding.recipients.update(organization=world.other_defender)  # no longer notified
+    assert api(world.defender_user).get("/api/credits/").json()["results"] == []
+    assert api(world.defender_user).post(f"/api/credits/{credit['id']}/accept/").status_code == 404

@@ -265,8 +265,9 @@ def test_a_search_text_longer_than_200_characters_is_a_400(world, api):
 
 
 def _walk(client, url: str, direction: str = "next") -> list[list[str]]:
-    pages = []
+    pages: list[list[str]] = []
     while url:
+        assert len(pages) < 20, "the cursor does not advance"
         response = client.get(url)
         pages.append(_refs(response))
         url = response.json()[direction]

@@ -81,7 +81,7 @@ def test_the_lab_submits_its_draft(world, api):
     response = api(world.lab_user).post(finding_url(finding.reference, "submit"))
     assert response.status_code == 200
     assert response.json()["state"] == "submitted"
-    assert response.json()["actions"] == []
+    assert response.json()["actions"] == ["edit", "withdraw"]
 
 
 def test_submitting_twice_is_a_409(world, api):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core import checks
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -111,6 +112,13 @@ def test_the_stored_name_is_random_and_the_file_is_under_the_private_root(world,
     path = Path(attachment.file.path).resolve()
     assert path.is_relative_to(Path(private_root).resolve())
     assert "evaluation" not in path.name
+
+
+def test_only_the_apps_own_user_can_read_the_files(world, private_root):
+    attachment = _add(world, world.file(), "evaluation.pdf", files.PDF)
+
+    assert Path(attachment.file.path).stat().st_mode & 0o777 == 0o600
+    assert Path(attachment.file.path).parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_attachments_have_no_url_so_nothing_can_serve_them_directly(world):
@@ -381,6 +389,18 @@ def test_a_failed_file_write_leaves_no_row(world, private_root, monkeypatch):
 
     assert not Attachment.objects.exists()
     assert not AuditEvent.objects.filter(action="attachment.added").exists()
+
+
+def test_a_file_write_failing_halfway_leaves_no_partial_file(world, private_root, monkeypatch):
+    def half_then_fail(self, chunk_size=None):
+        yield files.PDF[:10]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(File, "chunks", half_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        _add(world, world.file(), "x.pdf", files.PDF)
+
+    assert _nothing_stored(private_root)
 
 
 def test_a_finding_released_while_the_file_was_written_gets_no_row_and_keeps_no_file(
