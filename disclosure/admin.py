@@ -1,6 +1,22 @@
 from django.contrib import admin
 
-from .models import AuditEvent, Delivery, Finding, FindingRecipient, ReferenceCounter
+from .models import (
+    Attachment,
+    AuditEvent,
+    CapabilityCategory,
+    Comment,
+    Credit,
+    Delivery,
+    Evaluation,
+    Finding,
+    FindingRecipient,
+    FindingRevision,
+    Mitigation,
+    ReferenceCounter,
+    Sector,
+    Taxonomy,
+    Thread,
+)
 
 
 class FindingRecipientInline(admin.TabularInline):
@@ -65,3 +81,61 @@ class FindingRecipientAdmin(ReadOnlyAdmin):
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(ReadOnlyAdmin):
     list_display = ("year", "last_number")
+
+
+# Content models: listed for operations, their embargoed text is never shown here.
+@admin.register(Taxonomy)
+class TaxonomyAdmin(ReadOnlyAdmin):
+    list_display = ("framework", "version", "slug", "created_by")
+
+
+@admin.register(CapabilityCategory)
+class CapabilityCategoryAdmin(ReadOnlyAdmin):
+    list_display = ("label", "code", "taxonomy", "kind")
+    list_filter = ("taxonomy",)
+
+
+@admin.register(Sector)
+class SectorAdmin(ReadOnlyAdmin):
+    list_display = ("name", "slug")
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "position", "checkpoint", "evaluated_on")
+    fields = ("finding", "position", "checkpoint", "evaluated_on")
+
+
+@admin.register(Mitigation)
+class MitigationAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "position", "status")
+    fields = ("finding", "position", "status")
+
+
+@admin.register(Credit)
+class CreditAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "user", "type", "status")
+
+
+@admin.register(FindingRevision)
+class FindingRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "number", "author", "created_at")
+    fields = ("finding", "number", "author", "changed_fields")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "content_type", "size", "uploaded_by", "created_at")
+    fields = ("finding", "content_type", "size", "sha256", "uploaded_by")
+
+
+@admin.register(Thread)
+class ThreadAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "scope", "organization", "created_by", "created_at")
+    fields = ("finding", "scope", "organization", "created_by")
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    list_display = ("thread", "author", "created_at")
+    fields = ("thread", "author")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .services.attachments import attachment_orphans_delete
 from .services.notify import deliveries_due, delivery_send
 from .services.release import finding_release, release_run_due
 
@@ -29,3 +30,8 @@ def send_pending_deliveries() -> int:
     for pk in deliveries_due():
         sent += delivery_send(delivery_id=pk)
     return sent
+
+
+@shared_task
+def delete_orphan_attachments() -> int:
+    return attachment_orphans_delete()

@@ -165,6 +165,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.tasks.send_pending_deliveries",
         "schedule": DELIVERY_SWEEP_SECONDS,
     },
+    # Files whose upload transaction rolled back after the file was written.
+    "delete-orphan-attachments": {
+        "task": "disclosure.tasks.delete_orphan_attachments",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Disclosure policy.
