@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -111,3 +112,24 @@ def world(db: None) -> World:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Put back the taxonomies and sectors that migration 0002 seeds, for transactional tests.
+
+    A transactional test (live server, real worker processes) flushes the database after
+    itself, and with it the seeded rows; pytest-django runs those tests last, so only they
+    can find the rows gone.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if not (
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+        or (marker is not None and marker.kwargs.get("transaction"))
+    ):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps
+
+    seed = importlib.import_module("disclosure.migrations.0002_seed_taxonomies_and_sectors").seed
+    seed(apps, None)

@@ -145,8 +145,8 @@ def triage_context(
             # Another lab's finding is not the lab's to know of: name it only if visible.
             if original is not None and policies.can_view_finding(user, original):
                 panel["duplicate_of"] = original
-    if is_coordinator:
-        panel["assignee"] = finding.assignee
+    if is_coordinator and "assign" not in actions:
+        panel["assignee"] = finding.assignee  # the assign form shows it otherwise
     return {"triage": panel}
 
 

@@ -4,7 +4,6 @@ for information; the lab answers; the coordinator accepts it with an audience an
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -12,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
@@ -49,18 +47,9 @@ def shot() -> Callable[[Page, str], None]:
     return take
 
 
-@pytest.fixture
-def seeded(transactional_db: None) -> None:
-    """The taxonomies and sectors migration 0002 seeds. The live server's transactional
-    database is flushed after each test, so a browser test that runs after another finds
-    them gone."""
-    migration = importlib.import_module("disclosure.migrations.0002_seed_taxonomies_and_sectors")
-    migration.seed(django_apps, None)
-
-
 @pytest.mark.browser
 def test_a_coordinator_triages_a_finding_with_the_lab_answering(
-    live_server, seeded, world, password, browser, shot
+    live_server, world, password, browser, shot
 ):
     finding = world.submitted()
 
