@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from disclosure.services.audit import audit_record
 from .models import ApiToken, User
 
 TOKEN_PREFIX = "fw_"  # noqa: S105 (a public marker, not a secret)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def token_hash(raw: str) -> str:
@@ -47,5 +49,9 @@ def api_token_authenticate(raw: str) -> User | None:
     )
     if token is None:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    # Record use at most once a minute: a write (and its commit) on every API request would
+    # cost more than the read it serves, and the admin needs no finer "last used".
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

@@ -9,6 +9,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.request import Request
 
 from ..errors import ValidationFailed
+from ..filters import PAGINATION_PARAMS
 
 
 class StrictFilterBackend(DjangoFilterBackend):
@@ -16,6 +17,8 @@ class StrictFilterBackend(DjangoFilterBackend):
     ``detail`` names each parameter and what is wrong with it."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        if not set(request.query_params) - PAGINATION_PARAMS:
+            return queryset  # nothing to filter: spare building the FilterSet and its form
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset

@@ -226,6 +226,16 @@ def test_filters_and_search_combine(world, api):
     assert _refs(response) == [wanted.reference]
 
 
+def test_filters_never_add_distinct_which_would_defeat_the_ordering_index(world, rf):
+    from disclosure.filters import FindingFilter
+
+    request = rf.get("/api/findings/?state=draft&state=submitted&risk_level=high&tlp=RED")
+    request.user = world.lab_user
+    filters = FindingFilter(request.GET, queryset=Finding.objects.all(), request=request)
+    assert filters.is_valid()
+    assert not filters.qs.query.distinct
+
+
 @pytest.mark.parametrize(
     ("query", "param", "hint"),
     [
