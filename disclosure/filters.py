@@ -12,7 +12,7 @@ silently ignored filter would show more than the user asked for and look like an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
@@ -64,7 +64,8 @@ class CategoryKeyField(forms.ModelChoiceField):
         if value in self.empty_values:
             return None
         slug, _, code = str(value).partition(":")
-        category = self.queryset.filter(taxonomy__slug=slug, code=code).first()
+        categories = self.queryset if self.queryset is not None else CapabilityCategory.objects
+        category = categories.filter(taxonomy__slug=slug, code=code).first()
         if category is None:
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"],
@@ -100,7 +101,7 @@ class DayFilter(django_filters.DateFilter):
     def filter(self, qs: QuerySet[Finding], value: date | None) -> QuerySet[Finding]:
         if value is None:
             return qs
-        start = timezone.make_aware(datetime.combine(value, time.min), timezone.UTC)
+        start = timezone.make_aware(datetime.combine(value, time.min), UTC)
         if self.bound == "after":
             return qs.filter(**{f"{self.field_name}__gte": start})
         return qs.filter(**{f"{self.field_name}__lt": start + timedelta(days=1)})

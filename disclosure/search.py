@@ -18,13 +18,13 @@ from functools import reduce
 from operator import or_
 
 from django.contrib.postgres.search import (
-    CombinedSearchVector,
     SearchQuery,
     SearchRank,
     SearchVector,
 )
 from django.db import connections
 from django.db.models import F, FloatField, Q, QuerySet
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast
 
 from .models import CapabilityCategory, Finding
@@ -40,7 +40,7 @@ SIMPLE_FIELDS = ("reference", "title", "summary", "model_name", "category__label
 _SIMPLE_STOP = frozenset({"or", "and", "-"})
 
 
-def finding_search_vector() -> CombinedSearchVector:
+def finding_search_vector() -> CombinedExpression:
     """The public text of a finding, weighted: reference and title first, summary last.
 
     Migration 0003 indexes exactly this expression; PostgreSQL uses the index only for a query

@@ -11,6 +11,7 @@ see, or that a search matched.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import reduce
 from operator import or_
 from typing import Any
@@ -29,8 +30,8 @@ INVALID_CURSOR = "Invalid cursor; follow the next or previous link of a response
 
 class FindingCursorPagination(CursorPagination):
     page_size = 50
-    ordering = ("-created_at", "-id")
-    ranked_ordering = (f"-{SEARCH_RANK}", "-created_at", "-id")
+    ordering: tuple[str, ...] = ("-created_at", "-id")
+    ranked_ordering: tuple[str, ...] = (f"-{SEARCH_RANK}", "-created_at", "-id")
 
     def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
         """Best match first when the queryset was searched, else newest first."""
@@ -38,24 +39,27 @@ class FindingCursorPagination(CursorPagination):
             return self.ranked_ordering
         return self.ordering
 
-    def paginate_queryset(
+    def paginate_queryset(  # type: ignore[override]
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         # DRF's method, but the cursor's position is filtered on as a whole tuple.
         self.request = request
-        self.page_size = self.get_page_size(request)
+        self.page_size = self.get_page_size(request) or type(self).page_size
         self.base_url = request.build_absolute_uri()
         self.ordering = self.get_ordering(request, queryset, view)
         self.cursor = self.decode_cursor(request)
-        offset, reverse, position = self.cursor or (0, False, None)
+        offset = self.cursor.offset if self.cursor else 0
+        reverse = bool(self.cursor and self.cursor.reverse)
+        position = str(self.cursor.position) if self.cursor and self.cursor.position else None
         ordering = _reverse_ordering(self.ordering) if reverse else self.ordering
         queryset = queryset.order_by(*ordering)
         if position is not None:
-            queryset = queryset.filter(_beyond(ordering, _position_values(queryset, position)))
+            values = _position_values(queryset, ordering, position)
+            queryset = queryset.filter(_beyond(ordering, values))
 
         results = list(queryset[offset : offset + self.page_size + 1])
         self.page = results[: self.page_size]
-        following = None
+        following: str | None = None
         if len(results) > len(self.page):
             following = self._get_position_from_instance(results[-1], self.ordering)
         if reverse:
@@ -78,23 +82,22 @@ class FindingCursorPagination(CursorPagination):
         except NotFound as exc:
             raise ValidationFailed({"cursor": INVALID_CURSOR}) from exc
 
-    def _get_position_from_instance(self, instance: Model, ordering: tuple[str, ...]) -> str:
+    def _get_position_from_instance(self, instance: Model, ordering: Sequence[str]) -> str:
         values = [getattr(instance, field.lstrip("-")) for field in self.ordering]
         return json.dumps(
             [value.isoformat() if hasattr(value, "isoformat") else value for value in values]
         )
 
 
-def _position_values(queryset: QuerySet[Any], position: str) -> list[Any]:
+def _position_values(queryset: QuerySet[Any], ordering: Sequence[str], position: str) -> list[Any]:
     """The cursor's position decoded field by field, each as its field's Python value."""
-    ordering = [field.lstrip("-") for field in queryset.query.order_by]
+    names = [field.lstrip("-") for field in ordering]
     try:
         raw = json.loads(position)
-        if not isinstance(raw, list) or len(raw) != len(ordering):
+        if not isinstance(raw, list) or len(raw) != len(names):
             raise ValueError(position)
         return [
-            _field(queryset, name).to_python(value)
-            for name, value in zip(ordering, raw, strict=True)
+            _field(queryset, name).to_python(value) for name, value in zip(names, raw, strict=True)
         ]
     except (ValueError, TypeError, ValidationError) as exc:
         raise ValidationFailed({"cursor": INVALID_CURSOR}) from exc
@@ -107,7 +110,7 @@ def _field(queryset: QuerySet[Any], name: str) -> Any:
     return queryset.model._meta.get_field(name)
 
 
-def _beyond(ordering: tuple[str, ...], values: list[Any]) -> Q:
+def _beyond(ordering: Sequence[str], values: list[Any]) -> Q:
     """Rows strictly after ``values`` in ``ordering``: a lexicographic tuple comparison.
 
     ``(a < va) or (a = va and b < vb) or ...``, plus ``a <= va`` on its own, which says the

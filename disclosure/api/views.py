@@ -221,7 +221,7 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         # rows_data: the summary serializer's output, built without DRF's per-field overhead.
-        return self.get_paginated_response(rows_data(FindingSummarySerializer, page))
+        return self.get_paginated_response(rows_data(FindingSummarySerializer, page or []))
 
     def create(self, request: Request) -> Response:
         user = request.user
