@@ -24,7 +24,7 @@ from ..models import (
     Mitigation,
     Taxonomy,
 )
-from ..services.revisions import CONTENT_FIELDS
+from ..services.revisions import CONTENT_FIELDS, EVALUATION_FIELDS, MITIGATION_FIELDS
 
 PUBLIC = "Public: shown before release to everyone who may see the finding."
 EMBARGOED = (
@@ -105,24 +105,14 @@ class EvaluationSerializer(serializers.ModelSerializer[Evaluation]):
 
     class Meta:
         model = Evaluation
-        fields = (
-            "name",
-            "method",
-            "checkpoint",
-            "modifications",
-            "metric",
-            "result",
-            "baseline",
-            "uplift",
-            "evaluated_on",
-        )
+        fields = EVALUATION_FIELDS
         read_only_fields = fields
 
 
 class MitigationSerializer(serializers.ModelSerializer[Mitigation]):
     class Meta:
         model = Mitigation
-        fields = ("description", "status")
+        fields = MITIGATION_FIELDS
         read_only_fields = fields
 
 
