@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, Membership, Organization, User
+from .models import ApiToken, Invitation, Membership, OpenPGPKey, Organization, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -47,4 +47,29 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "name")
 
     def has_add_permission(self, request):  # tokens are made where the raw value can be shown
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("email", "organization", "role", "created_at", "accepted_at", "revoked_at")
+    search_fields = ("email", "organization__name")
+    readonly_fields = ("token_hash",)
+
+    def has_add_permission(self, request):  # invitations are sent by the registry service
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OpenPGPKey)
+class OpenPGPKeyAdmin(admin.ModelAdmin):
+    list_display = ("user", "fingerprint", "expires_at", "updated_at")
+    search_fields = ("user__email", "fingerprint")
+
+    def has_add_permission(self, request):  # keys are validated by the upload service
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -14,8 +14,10 @@ from .models import (
     Mitigation,
     ReferenceCounter,
     Sector,
+    Subscription,
     Taxonomy,
     Thread,
+    WebhookEndpoint,
 )
 
 
@@ -139,3 +141,15 @@ class ThreadAdmin(ReadOnlyAdmin):
 class CommentAdmin(ReadOnlyAdmin):
     list_display = ("thread", "author", "created_at")
     fields = ("thread", "author")
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ("organization", "category", "min_risk_level")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ("url", "organization", "created_at", "disabled_at")
+    # Signing secrets are never shown here; they are shown once to the organization's admin.
+    exclude = ("secret", "previous_secret")

@@ -5,6 +5,7 @@ from .delivery import Delivery
 from .discussion import Comment, Thread
 from .evidence import Evaluation, Mitigation
 from .findings import Finding, FindingRecipient, ReferenceCounter
+from .registry import Subscription, WebhookEndpoint
 from .revisions import FindingRevision
 from .taxonomy import CapabilityCategory, Sector, Taxonomy
 
@@ -22,6 +23,8 @@ __all__ = [
     "Mitigation",
     "ReferenceCounter",
     "Sector",
+    "Subscription",
     "Taxonomy",
     "Thread",
+    "WebhookEndpoint",
 ]

@@ -1,5 +1,7 @@
 """The outbox: one row per (audited change, recipient, channel), written in the change's
-transaction, so a change is told to each recipient once however often it is enqueued."""
+transaction, so a change is told to each recipient once however often it is enqueued.
+
+A recipient is a user (email, in-app inbox) or an organization's webhook endpoint."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ class Delivery(models.Model):
         NOTIFIED = "finding.notified", "Finding notified"
         RELEASED = "finding.released", "Finding released"
         TRIAGED = "finding.triaged", "Triage outcome for the lab"
+        REMINDER = "finding.reminder", "Reminder to acknowledge"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+        INBOX = "inbox", "In-app inbox"
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -33,7 +38,18 @@ class Delivery(models.Model):
         "disclosure.Finding", on_delete=models.CASCADE, related_name="deliveries"
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        null=True,
+        blank=True,
+    )
+    endpoint = models.ForeignKey(
+        "disclosure.WebhookEndpoint",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        null=True,
+        blank=True,
     )
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="deliveries"
@@ -44,7 +60,12 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField()
     claimed_until = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The receiver's last HTTP status or SMTP reply code."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
+    # In-app inbox rows: when the user read it.
+    read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,15 +73,40 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["cause", "recipient", "channel"], name="unique_delivery"
+                fields=["cause", "recipient", "channel"],
+                condition=models.Q(recipient__isnull=False),
+                name="unique_delivery",
+            ),
+            models.UniqueConstraint(
+                fields=["cause", "endpoint"],
+                condition=models.Q(endpoint__isnull=False),
+                name="unique_webhook_delivery",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(channel="webhook", endpoint__isnull=False, recipient__isnull=True)
+                    | (
+                        ~models.Q(channel="webhook")
+                        & models.Q(endpoint__isnull=True, recipient__isnull=False)
+                    )
+                ),
+                name="delivery_has_one_recipient",
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
+            models.Index(fields=["recipient", "channel", "read_at"], name="delivery_inbox_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.event} to {self.recipient} ({self.state})"
+        return f"{self.event} to {self.recipient or self.endpoint} by {self.channel} ({self.state})"
 
     @property
     def message_id(self) -> str:
         """Stable per row, so a resend after a crash can be recognised as the same message."""
         return f"<delivery-{self.pk}.{self.event}@forewarn>"
+
+    @property
+    def webhook_id(self) -> str:
+        """The Standard Webhooks ``webhook-id``: the same on every retry, for receivers' dedup."""
+        return f"msg_forewarn_{self.pk}"

@@ -171,6 +171,13 @@ class Finding(models.Model):
 class FindingRecipient(models.Model):
     """A defender organization chosen to be told of a finding before release."""
 
+    class Readiness(models.TextChoices):
+        NOT_ASSESSED = "not_assessed", "Not yet assessed"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        PREPARING = "preparing", "Preparing"
+        READY = "ready", "Ready"
+        NOT_AFFECTED = "not_affected", "Not affected"
+
     finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="recipients")
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="recipient_of"
@@ -190,6 +197,31 @@ class FindingRecipient(models.Model):
     notified_revision = models.PositiveIntegerField(
         null=True, blank=True, help_text="The revision number the organization was notified of."
     )
+    # What the organization reports back (services.readiness); acknowledging sets ACKNOWLEDGED.
+    readiness = models.CharField(
+        max_length=20, choices=Readiness.choices, default=Readiness.NOT_ASSESSED
+    )
+    readiness_statement = models.TextField(blank=True)
+    readiness_updated_at = models.DateTimeField(null=True, blank=True)
+    readiness_updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The first time one of its users opened the embargoed details (audited on every read).
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    first_seen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Reminders to acknowledge (services.readiness.reminders_send); flagged to coordinators.
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("organization__name",)

@@ -27,10 +27,12 @@ class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     name = factory.Sequence(lambda n: f"Organization {n}")
     slug = factory.Sequence(lambda n: f"org-{n}")
     kind = Organization.Kind.DEFENDER
+    status = Organization.Status.VERIFIED
 
     class Params:
         developer = factory.Trait(kind=Organization.Kind.DEVELOPER)
         coordinator = factory.Trait(kind=Organization.Kind.COORDINATOR)
+        unverified = factory.Trait(status=Organization.Status.APPLIED)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):

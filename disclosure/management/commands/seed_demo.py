@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 from disclosure.models import Finding
@@ -166,8 +167,17 @@ class Command(BaseCommand):
 
 def _org(spec: DemoOrganization) -> Organization:
     org, _ = Organization.objects.update_or_create(
-        slug=spec.slug, defaults={"name": spec.name, "kind": spec.kind, "sector": spec.sector}
+        slug=spec.slug,
+        defaults={
+            "name": spec.name,
+            "kind": spec.kind,
+            "sector": spec.sector,
+            "status": Organization.Status.VERIFIED,
+        },
     )
+    if org.verified_at is None:
+        org.verified_at = timezone.now()
+        org.save(update_fields=["verified_at"])
     return org
 
 

@@ -1,0 +1,14 @@
+from .keys import OpenPGPKey
+from .organizations import Invitation, Membership, Organization
+from .tokens import ApiToken
+from .users import User, UserManager
+
+__all__ = [
+    "ApiToken",
+    "Invitation",
+    "Membership",
+    "OpenPGPKey",
+    "Organization",
+    "User",
+    "UserManager",
+]
