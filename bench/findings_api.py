@@ -189,14 +189,16 @@ def _seed(world: World) -> None:
         # defenders of others, so the recipients table is not the bench defender's alone.
         cursor.execute(
             "INSERT INTO disclosure_findingrecipient (finding_id, organization_id, added_by_id, "
-            "added_at) SELECT id, %s, %s, now() FROM disclosure_finding "
+            "added_at, readiness, readiness_statement, reminders_sent) "
+            "SELECT id, %s, %s, now(), 'not_assessed', '', 0 FROM disclosure_finding "
             "WHERE state IN ('embargoed', 'released') AND id %% 10 = 0",
             [world.defender.pk, world.coordinator.pk],
         )
         for i, other in enumerate(world.others[:5]):
             cursor.execute(
                 "INSERT INTO disclosure_findingrecipient (finding_id, organization_id, "
-                "added_by_id, added_at) SELECT id, %s, %s, now() FROM disclosure_finding "
+                "added_by_id, added_at, readiness, readiness_statement, reminders_sent) "
+                "SELECT id, %s, %s, now(), 'not_assessed', '', 0 FROM disclosure_finding "
                 "WHERE state IN ('embargoed', 'released') AND id %% 10 = %s",
                 [other.pk, world.coordinator.pk, i + 1],
             )
