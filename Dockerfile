@@ -32,8 +32,8 @@ RUN pip install --no-deps -e . \
        REDIS_URL=redis://localhost:6379/0 \
        python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --no-create-home --home-dir /app forewarn \
-    && mkdir -p /app/var/private \
-    && chown forewarn /app/var /app/var/private
+    && mkdir -p /app/var/private /app/var/openpgp \
+    && chown forewarn /app/var /app/var/private /app/var/openpgp
 
 USER forewarn
 EXPOSE 8000

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import cast
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from disclosure import policies
 from disclosure.errors import ValidationFailed
 
 from .models import Membership, Organization, User
@@ -77,12 +78,22 @@ class MeView(APIView):
     ]
 )
 class OrganizationListView(generics.ListAPIView[Organization]):
-    """Organizations on the platform; coordinators choose a finding's audience from these."""
+    """Organizations on the platform; coordinators choose a finding's audience from these.
+
+    Coordinators see every organization, applicants included; others the verified ones and
+    their own."""
 
     serializer_class = OrganizationSerializer
 
     def get_queryset(self) -> QuerySet[Organization]:
         organizations = Organization.objects.order_by("name", "id")
+        user = self.request.user
+        if not policies.is_coordinator(user):
+            # Applications are the coordinators' business: others see the verified ones and
+            # their own.
+            organizations = organizations.filter(
+                Q(status=Organization.Status.VERIFIED) | Q(pk__in=policies.org_ids(user))
+            )
         kind = self.request.query_params.get("kind")
         if kind is None:
             return organizations

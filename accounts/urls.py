@@ -1,7 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_openpgp
+from . import views_registry as registry
 from .forms import EmailAuthenticationForm
 
 urlpatterns = [
@@ -17,4 +18,66 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("account/openpgp-key/", views_openpgp.openpgp_key, name="account-openpgp-key"),
+    path(
+        "account/openpgp-key/remove/",
+        views_openpgp.openpgp_key_delete,
+        name="account-openpgp-key-remove",
+    ),
+    # The defender registry.
+    path("apply/", registry.apply, name="apply"),
+    path("apply/done/", registry.apply_done, name="apply-done"),
+    path("invitations/<str:token>/", registry.invitation_accept, name="invitation-accept"),
+    path("organization/", registry.my_organization, name="my-organization"),
+    path("organizations/", registry.organization_review, name="organization-review"),
+    path("organizations/<slug:slug>/", registry.organization_detail, name="organization-detail"),
+    path(
+        "organizations/<slug:slug>/profile/",
+        registry.organization_profile,
+        name="organization-profile",
+    ),
+    *(
+        path(
+            f"organizations/<slug:slug>/{decision}/",
+            registry.organization_decide,
+            {"decision": decision},
+            name=f"organization-{decision}",
+        )
+        for decision in ("verify", "reject", "suspend")
+    ),
+    path(
+        "organizations/<slug:slug>/invitations/",
+        registry.invitation_create,
+        name="organization-invite",
+    ),
+    path(
+        "organizations/<slug:slug>/invitations/<int:pk>/revoke/",
+        registry.invitation_revoke,
+        name="organization-invitation-revoke",
+    ),
+    path(
+        "organizations/<slug:slug>/invitations/<int:pk>/resend/",
+        registry.invitation_resend,
+        name="organization-invitation-resend",
+    ),
+    path(
+        "organizations/<slug:slug>/contacts/<int:pk>/",
+        registry.contact_update,
+        name="organization-contact-update",
+    ),
+    path(
+        "organizations/<slug:slug>/contacts/<int:pk>/remove/",
+        registry.contact_remove,
+        name="organization-contact-remove",
+    ),
+    path(
+        "organizations/<slug:slug>/subscriptions/",
+        registry.subscription_add,
+        name="organization-subscription-add",
+    ),
+    path(
+        "organizations/<slug:slug>/subscriptions/<int:pk>/remove/",
+        registry.subscription_remove,
+        name="organization-subscription-remove",
+    ),
 ]

@@ -13,20 +13,27 @@ State = Finding.State
 
 # A defender sees a finding it was notified of once the embargo has begun.
 DEFENDER_VISIBLE_STATES = frozenset({State.EMBARGOED, State.RELEASED})
+# org_ids(user, ADMIN): the organizations the user administers (not a kind of organization).
+ADMIN = "admin-of"
 
 
 def org_ids(user: Any, kind: str | None = None) -> frozenset[int]:
-    """The organizations the user belongs to (of one kind), cached on the user object."""
+    """The organizations the user belongs to (of one kind), cached on the user object.
+
+    ``kind=ADMIN`` gives those where the user is an admin (from the same single query).
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     cache: dict[str, frozenset[int]] | None = getattr(user, "_forewarn_orgs", None)
     if cache is None:
         cache = {}
         rows = Membership.objects.filter(user=user).values_list(
-            "organization_id", "organization__kind"
+            "organization_id", "organization__kind", "role"
         )
-        for org_id, org_kind in rows:
+        for org_id, org_kind, role in rows:
             cache[org_kind] = cache.get(org_kind, frozenset()) | {org_id}
+            if role == Membership.Role.ADMIN:
+                cache[ADMIN] = cache.get(ADMIN, frozenset()) | {org_id}
         user._forewarn_orgs = cache
     if kind is None:
         return frozenset().union(*cache.values())
@@ -76,6 +83,12 @@ def can_edit_finding(user: Any, finding: Finding) -> bool:
     if finding.state in CLOSED_STATES:
         return False
     return is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding))
+
+
+def can_update_advisory(user: Any, finding: Finding) -> bool:
+    """A released advisory changes only by an update that a coordinator publishes (each one a
+    new revision with a public note, services.advisories); the lab asks the coordinators."""
+    return finding.state == State.RELEASED and is_coordinator(user)
 
 
 def can_view_attachments(user: Any, finding: Finding) -> bool:
@@ -244,3 +257,78 @@ def can_manage_taxonomies(user: Any) -> bool:
 def can_manage_credits(user: Any, finding: Finding) -> bool:
     """The lab and the coordinators who see the finding credit people on it."""
     return is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding))
+
+
+# --- The defender registry. Coordinators see every organization and verify them; an
+# organization's admins manage its profile, contacts, subscriptions, keys and endpoints.
+
+
+def is_org_admin(user: Any, organization: Organization) -> bool:
+    return organization.pk in org_ids(user, ADMIN)
+
+
+def can_view_organization(user: Any, organization: Organization) -> bool:
+    """Its admins and the coordinators; a plain member is refused (403), an outsider sees a 404
+    (selectors: organization_get_for)."""
+    return is_org_admin(user, organization) or is_coordinator(user)
+
+
+def can_manage_organization(user: Any, organization: Organization) -> bool:
+    """Profile, contacts, subscriptions, keys and webhook endpoints: its admins only."""
+    return is_org_admin(user, organization)
+
+
+def can_invite_to_organization(user: Any, organization: Organization) -> bool:
+    """Its admins and the coordinators invite contacts and revoke invitations."""
+    return is_org_admin(user, organization) or is_coordinator(user)
+
+
+def can_verify_organizations(user: Any) -> bool:
+    return is_coordinator(user)
+
+
+def can_manage_openpgp_key(actor: Any, user: Any) -> bool:
+    """A person uploads and removes their own OpenPGP key; so do the admins of an organization
+    they belong to, who manage its contacts' keys (accounts.openpgp)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return actor.pk == user.pk or bool(org_ids(actor, ADMIN) & org_ids(user))
+
+
+# --- Audience and readiness (services.audience, services.readiness).
+
+
+def can_manage_audience(user: Any, finding: Finding) -> bool:
+    """Coordinators propose the audience and add or remove organizations."""
+    return is_coordinator(user) and coordinators_see(finding)
+
+
+# How much of the notified organizations' readiness a user sees (recipients_access).
+RECIPIENTS_ALL, RECIPIENTS_OWN, RECIPIENTS_COUNTS = "all", "own", "counts"
+
+
+def recipients_access(
+    user: Any, finding: Finding, *, notified: frozenset[int] | None = None
+) -> str:
+    """Coordinators see every organization's readiness and statement; a notified defender its
+    own organization's; the lab only counts (a defender's posture is not the lab's to know).
+    The caller has checked that the user may see the finding. ``notified``: the user's notified
+    organizations (defender_orgs_for), if the caller has the audience rows already."""
+    if is_coordinator(user) and coordinators_see(finding):
+        return RECIPIENTS_ALL
+    if finding.state in DEFENDER_VISIBLE_STATES and org_ids(user, Kind.DEFENDER):
+        if notified is None:
+            notified = defender_orgs_for(user, finding)
+        if notified:
+            return RECIPIENTS_OWN
+    if is_lab_member(user, finding):
+        return RECIPIENTS_COUNTS
+    return ""
+
+
+# --- Deliveries (services.deliveries): coordinators see failures and retry them.
+
+
+def can_manage_deliveries(user: Any) -> bool:
+    """Coordinators see every delivery and its failures, and retry failed ones."""
+    return is_coordinator(user)

@@ -204,7 +204,9 @@ def defender_organizations() -> QuerySet[Organization]:
 
 
 def recipients_of(finding: Finding) -> QuerySet[FindingRecipient]:
-    return finding.recipients.select_related("organization", "acknowledged_by")
+    return finding.recipients.select_related(
+        "organization", "acknowledged_by", "readiness_updated_by", "first_seen_by"
+    )
 
 
 def audit_events_for(finding: Finding) -> QuerySet[AuditEvent]:

@@ -1,12 +1,19 @@
 from django.urls import path
+from django.views.decorators.cache import cache_control
 
+from .feeds import AdvisoryFeed
 from .views import attachments as attachment_views
+from .views import audience as audience_views
 from .views import content as content_views
 from .views import credits as credit_views
+from .views import csaf as csaf_views
+from .views import deliveries as delivery_views
 from .views import discussion as discussion_views
 from .views import findings as views
+from .views import openpgp as openpgp_views
 from .views import search as search_views
 from .views import triage as triage_views
+from .views import webhooks as webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +32,22 @@ urlpatterns = [
         "findings/<str:reference>/acknowledge/",
         views.finding_acknowledge,
         name="finding-acknowledge",
+    ),
+    # Audience and readiness.
+    path(
+        "findings/<str:reference>/readiness/",
+        audience_views.finding_readiness,
+        name="finding-readiness",
+    ),
+    path(
+        "findings/<str:reference>/audience/add/",
+        audience_views.finding_audience_add,
+        name="finding-audience-add",
+    ),
+    path(
+        "findings/<str:reference>/audience/remove/",
+        audience_views.finding_audience_remove,
+        name="finding-audience-remove",
     ),
     path(
         "findings/<str:reference>/attachments/",
@@ -65,6 +88,60 @@ urlpatterns = [
         discussion_views.comment_post,
         name="thread-comment-post",
     ),
+    # The delivery outbox (coordinators) and the in-app inbox.
+    path("deliveries/", delivery_views.delivery_failures, name="delivery-failures"),
+    path("deliveries/<int:pk>/retry/", delivery_views.delivery_retry, name="delivery-retry"),
+    path("inbox/", delivery_views.inbox, name="inbox"),
+    path("inbox/read-all/", delivery_views.inbox_read_all, name="inbox-read-all"),
+    path("inbox/<int:pk>/", delivery_views.inbox_open, name="inbox-open"),
+    # An organization's webhook endpoints (its admins).
+    path(
+        "organizations/<slug:slug>/webhooks/",
+        webhook_views.organization_webhooks,
+        name="organization-webhooks",
+    ),
+    *(
+        path(
+            f"organizations/<slug:slug>/webhooks/<int:pk>/{name}/",
+            view,
+            name=f"organization-webhook-{name}",
+        )
+        for name, view in (
+            ("rotate", webhook_views.webhook_rotate),
+            ("test", webhook_views.webhook_test),
+            ("disable", webhook_views.webhook_disable),
+            ("enable", webhook_views.webhook_enable),
+            ("delete", webhook_views.webhook_delete),
+        )
+    ),
     path("advisories/", views.advisory_list, name="advisory-list"),
+    # Publication: the Atom feed (before the detail route, which would read "feed" as a
+    # reference) and the CSAF 2.0 provider files.
+    path(
+        "advisories/feed/",
+        cache_control(public=True, max_age=300)(AdvisoryFeed()),
+        name="advisory-feed",
+    ),
     path("advisories/<str:reference>/", views.advisory_detail, name="advisory-detail"),
+    path(
+        ".well-known/csaf/provider-metadata.json",
+        csaf_views.provider_metadata,
+        name="csaf-provider-metadata",
+    ),
+    path(".well-known/csaf/white/index.txt", csaf_views.index_txt, name="csaf-index"),
+    path(".well-known/csaf/white/changes.csv", csaf_views.changes_csv, name="csaf-changes"),
+    path(
+        ".well-known/csaf/white/forewarn-feed.json",
+        csaf_views.rolie_feed,
+        name="csaf-rolie-feed",
+    ),
+    path(
+        ".well-known/csaf/white/<int:year>/<str:filename>",
+        csaf_views.csaf_file,
+        name="csaf-file",
+    ),
+    # The site's OpenPGP key, to verify signed email (also by Web Key Directory).
+    path("openpgp-key.asc", openpgp_views.site_key_armored, name="site-openpgp-key"),
+    path(".well-known/openpgpkey/hu/<str:digest>", openpgp_views.wkd_key, name="wkd-key"),
+    path(".well-known/openpgpkey/policy", openpgp_views.wkd_policy, name="wkd-policy"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from disclosure.services.release import finding_release
 from disclosure.services.triage import finding_accept, finding_reject
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.factories.accounts import PASSWORD
+from tests.gpg import GnuPG
 
 FINDING_FIELDS = {
     "model_name": "Frontier-1",
@@ -133,3 +135,13 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
 
     seed = importlib.import_module("disclosure.migrations.0002_seed_taxonomies_and_sectors").seed
     seed(apps, None)
+
+
+@pytest.fixture
+def gnupg() -> Iterator[GnuPG]:
+    """Real GnuPG with an empty keyring of its own (tests.gpg)."""
+    gpg = GnuPG()
+    try:
+        yield gpg
+    finally:
+        gpg.close()

@@ -58,6 +58,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "disclosure.context_processors.inbox",
             ],
         },
     },
@@ -127,6 +128,12 @@ if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
     }
 MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": _mailer_options}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Forewarn <forewarn@localhost>")
+# Encrypted email is signed with the site's OpenPGP key: an ASCII-armored secret key file.
+# Production must name one (`manage.py openpgp_site_key` creates it); local and test settings
+# create it under FOREWARN_VAR_DIR on first use (OPENPGP_SIGNING_KEY_GENERATE).
+OPENPGP_SIGNING_KEY_FILE = env.str("OPENPGP_SIGNING_KEY_FILE", default="")
+OPENPGP_SIGNING_KEY_PASSPHRASE = env.str("OPENPGP_SIGNING_KEY_PASSPHRASE", default="")
+OPENPGP_SIGNING_KEY_GENERATE = False
 
 # --- Celery: Redis when REDIS_URL is set, else kombu's filesystem transport (no server needed).
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -171,13 +178,53 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.tasks.delete_orphan_attachments",
         "schedule": 3600.0,
     },
+    # Reminders to notified organizations that have not acknowledged (READINESS_REMINDER_HOURS).
+    "send-readiness-reminders": {
+        "task": "disclosure.tasks.send_readiness_reminders",
+        "schedule": env.float("READINESS_REMINDER_SWEEP_SECONDS", default=300.0),
+    },
 }
 
 # --- Disclosure policy.
 EMBARGO_MAX_DAYS = env.int("EMBARGO_MAX_DAYS", default=365)
-# A delivery claimed by a worker that died is retried after this lease expires.
-DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=120)
-DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=8)
+# --- Publication: the publisher named in CSAF documents and the provider metadata (its
+# namespace is SITE_URL); contact details are optional (e.g. "mailto:psirt@example.org").
+CSAF_PUBLISHER_NAME = env.str("CSAF_PUBLISHER_NAME", default="Forewarn")
+CSAF_PUBLISHER_CONTACT = env.str("CSAF_PUBLISHER_CONTACT", default="")
+# --- Delivery outbox (services.notify). A worker claims due rows in batches and holds them for
+# the lease, renewed every third of it while the batch is being sent; a dead worker's rows are
+# claimed again once it runs out.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=30)
+DELIVERY_BATCH_SIZE = env.int("DELIVERY_BATCH_SIZE", default=200)
+# Dispatcher tasks queued after a commit (each loops over batches), and how long one loops.
+DELIVERY_DISPATCH_TASKS = env.int("DELIVERY_DISPATCH_TASKS", default=4)
+DELIVERY_DISPATCH_SECONDS = env.float("DELIVERY_DISPATCH_SECONDS", default=60.0)
+# Delay before each attempt, the first immediate: the Standard Webhooks example schedule,
+# 10 attempts over about 3 days (then FAILED). Each delay is jittered by +/- the fraction below.
+DELIVERY_RETRY_SCHEDULE_SECONDS = env.list(
+    "DELIVERY_RETRY_SCHEDULE_SECONDS",
+    cast=float,
+    default=[0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+)
+DELIVERY_RETRY_JITTER = env.float("DELIVERY_RETRY_JITTER", default=0.15)
+# A receiver's Retry-After is honoured when longer than the schedule's delay, up to this.
+DELIVERY_RETRY_AFTER_MAX_SECONDS = env.int("DELIVERY_RETRY_AFTER_MAX_SECONDS", default=86400)
+# Hours after notification at which an organization that has not acknowledged is reminded
+# (once per threshold) and flagged to the coordinators.
+READINESS_REMINDER_HOURS = env.list("READINESS_REMINDER_HOURS", cast=float, default=[24, 72])
+# --- Defender registry: an emailed invitation link works once, for this long.
+INVITATION_MAX_AGE_HOURS = env.int("INVITATION_MAX_AGE_HOURS", default=72)
+# --- Webhooks (Standard Webhooks). Only https, and no private, loopback, link-local or
+# metadata addresses unless WEBHOOK_ALLOWED_NETWORKS (CIDRs) lets a network through.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+WEBHOOK_CA_BUNDLE = env.str("WEBHOOK_CA_BUNDLE", default="") or None  # None: the system's CAs
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # connect, read
+WEBHOOK_DEADLINE_SECONDS = env.float("WEBHOOK_DEADLINE_SECONDS", default=20.0)  # whole request
+WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=64 * 1024)
+WEBHOOK_SECRET_OVERLAP_HOURS = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)  # threads per batch
+WEBHOOK_CONCURRENCY_PER_ENDPOINT = env.int("WEBHOOK_CONCURRENCY_PER_ENDPOINT", default=4)
 
 # --- API.
 REST_FRAMEWORK = {
@@ -209,7 +256,12 @@ SPECTACULAR_SETTINGS = {
         "MitigationStatusEnum": "disclosure.models.evidence.Mitigation.Status",
         "CategoryKindEnum": "disclosure.models.taxonomy.CapabilityCategory.Kind",
         "OrganizationKindEnum": "accounts.models.Organization.Kind",
+        "OrganizationStatusEnum": "accounts.models.Organization.Status",
+        "MembershipRoleEnum": "accounts.models.Membership.Role",
+        "ContactRoleEnum": "accounts.models.Membership.ContactRole",
         "ContentFieldEnum": "disclosure.services.revisions.CONTENT_FIELDS",
+        "DeliveryStateEnum": "disclosure.models.delivery.Delivery.State",
+        "FindingStateEnum": "disclosure.models.findings.Finding.State",
     },
 }
 

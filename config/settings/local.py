@@ -6,7 +6,7 @@ os.environ.setdefault("SECRET_KEY", "local-dev-only-not-secret")
 os.environ.setdefault("DJANGO_DEBUG", "true")
 
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import REST_FRAMEWORK, VAR_DIR, env
 
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
     "rest_framework.renderers.JSONRenderer",
@@ -19,3 +19,13 @@ STORAGES = {
 # Static files come straight from static/ (no collectstatic run needed).
 STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True
+
+# Webhooks: plain http, and receivers on this machine, for trying them out.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=True)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+# The site's OpenPGP signing key is created here on first use (production must be given one).
+OPENPGP_SIGNING_KEY_FILE = env.str(
+    "OPENPGP_SIGNING_KEY_FILE", default=str(VAR_DIR / "openpgp-site-key.asc")
+)
+OPENPGP_SIGNING_KEY_GENERATE = True

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env
+from .base import BASE_DIR, DATABASES, VAR_DIR, env
 
 # Test processes (a Celery worker, the scheduler) share the test database, so SQLite must be a
 # file, not memory. FOREWARN_TEST_DB_NAME lets such a process point at the test database.
@@ -29,3 +29,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Static files come straight from static/ (no collectstatic run needed).
 STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True
+
+# Webhooks: plain http to a receiver on loopback (the tests run a real one).
+WEBHOOK_ALLOW_HTTP = True
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+# The site's OpenPGP signing key is created here on first use (production must be given one).
+OPENPGP_SIGNING_KEY_FILE = env.str(
+    "OPENPGP_SIGNING_KEY_FILE", default=str(VAR_DIR / "openpgp-site-key.asc")
+)
+OPENPGP_SIGNING_KEY_GENERATE = True

@@ -24,6 +24,7 @@ from ..models import (
     Mitigation,
     Taxonomy,
 )
+from ..selectors_publication import advisory_updates_prefetch
 from ..services.revisions import CONTENT_FIELDS, EVALUATION_FIELDS, MITIGATION_FIELDS
 
 PUBLIC = "Public: shown before release to everyone who may see the finding."
@@ -242,6 +243,7 @@ def advisory_prefetches() -> list[Any]:
         "evaluations",
         "mitigations",
         Prefetch("credits", queryset=accepted, to_attr="accepted_credits"),
+        advisory_updates_prefetch(),  # its public revision history
     ]
 
 

@@ -13,7 +13,9 @@ from rest_framework import serializers
 
 from accounts.models import Organization
 
+from ..csaf import csaf_url
 from ..models import AuditEvent, Finding, FindingRecipient
+from ..selectors_publication import AdvisoryVersion, advisory_versions
 from .content import (
     CategorySerializer,
     ChangesSinceSerializer,
@@ -269,6 +271,17 @@ class FindingDetailSerializer(FindingSummarySerializer):
         return list(self.context.get("actions", []))
 
 
+class AdvisoryVersionSerializer(serializers.Serializer[AdvisoryVersion]):
+    """One version in an advisory's public revision history."""
+
+    number = serializers.IntegerField(help_text="1 is the release; each update adds one.")
+    date = serializers.DateTimeField()
+    summary = serializers.CharField(help_text="What changed (the coordinator's note).")
+    changed_fields = serializers.ListField(
+        child=serializers.CharField(), help_text="The content fields the update changed."
+    )
+
+
 class AdvisorySerializer(FindingSummarySerializer):
     """A released finding: everything is public now (TLP:CLEAR), credits as accepted."""
 
@@ -279,6 +292,10 @@ class AdvisorySerializer(FindingSummarySerializer):
     evaluations = EvaluationSerializer(many=True, read_only=True)
     mitigations = MitigationSerializer(many=True, read_only=True)
     credits = serializers.SerializerMethodField(help_text="Accepted credits only, by name.")
+    revisions = serializers.SerializerMethodField(
+        help_text="The public revision history: the release, then each update, oldest first."
+    )
+    csaf_url = serializers.SerializerMethodField(help_text="Its CSAF 2.0 document.")
 
     class Meta(FindingSummarySerializer.Meta):
         fields = (
@@ -298,6 +315,8 @@ class AdvisorySerializer(FindingSummarySerializer):
             "credits",
             "embargo_ends_at",
             "released_at",
+            "revisions",
+            "csaf_url",
         )
         read_only_fields = fields
         extra_kwargs: dict[str, Any] = {}
@@ -305,6 +324,15 @@ class AdvisorySerializer(FindingSummarySerializer):
     @extend_schema_field(PublicCreditSerializer(many=True))
     def get_credits(self, finding: Finding) -> list[dict[str, Any]]:
         return PublicCreditSerializer(accepted_credits(finding), many=True).data  # type: ignore[return-value]
+
+    @extend_schema_field(AdvisoryVersionSerializer(many=True))
+    def get_revisions(self, finding: Finding) -> list[dict[str, Any]]:
+        versions = advisory_versions(finding)
+        return AdvisoryVersionSerializer(versions, many=True).data  # type: ignore[arg-type, return-value]
+
+    @extend_schema_field(serializers.URLField())
+    def get_csaf_url(self, finding: Finding) -> str:
+        return csaf_url(finding)
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):

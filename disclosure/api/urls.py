@@ -3,11 +3,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from accounts import api_openpgp, api_registry
 from accounts.api import MeView, OrganizationListView
 
-from . import attachments, credits, discussion, revisions, taxonomies, triage
+from . import attachments, audience, credits, discussion, readiness, revisions, taxonomies, triage
+from . import deliveries as outbox
 from .health import HealthView
+from .publication import AdvisoryCsafView, AdvisoryUpdatesView
 from .views import AdvisoryViewSet, FindingViewSet
+from .webhooks import urlpatterns as webhook_urls
 
 app_name = "api"
 
@@ -19,7 +23,12 @@ router.register("taxonomies", taxonomies.TaxonomyViewSet, basename="taxonomy")
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("me/", MeView.as_view(), name="me"),
+    path("me/openpgp-key/", api_openpgp.MyOpenPGPKeyView.as_view(), name="me-openpgp-key"),
     path("organizations/", OrganizationListView.as_view(), name="organization-list"),
+    # The defender registry: applications, verification, profiles, contacts, subscriptions.
+    *api_registry.urlpatterns,
+    # An organization's webhook endpoints (its admins).
+    *webhook_urls,
     # Triage (issue 3): the queue and one explicit endpoint per workflow action.
     path("triage/queue/", triage.TriageQueueView.as_view(), name="triage-queue"),
     *(
@@ -32,6 +41,27 @@ urlpatterns = [
             ("withdraw", triage.WithdrawView),
             ("assign", triage.AssignView),
         )
+    ),
+    # Audience and readiness (issue 4).
+    path(
+        "findings/<str:reference>/audience/proposal/",
+        audience.AudienceProposalView.as_view(),
+        name="finding-audience-proposal",
+    ),
+    path(
+        "findings/<str:reference>/audience/",
+        audience.AudienceView.as_view(),
+        name="finding-audience",
+    ),
+    path(
+        "findings/<str:reference>/recipients/",
+        audience.RecipientsView.as_view(),
+        name="finding-recipients",
+    ),
+    path(
+        "findings/<str:reference>/readiness/",
+        readiness.ReadinessView.as_view(),
+        name="finding-readiness",
     ),
     # Discussion threads.
     path(
@@ -79,6 +109,27 @@ urlpatterns = [
         "findings/<str:reference>/revisions/<int:number>/",
         revisions.RevisionDetailView.as_view(),
         name="finding-revision",
+    ),
+    # The delivery outbox (coordinators) and your in-app inbox.
+    path("deliveries/", outbox.DeliveryListView.as_view(), name="delivery-list"),
+    path(
+        "deliveries/<int:pk>/retry/",
+        outbox.DeliveryRetryView.as_view(),
+        name="delivery-retry",
+    ),
+    path("inbox/", outbox.InboxView.as_view(), name="inbox"),
+    path("inbox/read-all/", outbox.InboxReadAllView.as_view(), name="inbox-read-all"),
+    path("inbox/<int:pk>/read/", outbox.InboxReadView.as_view(), name="inbox-read"),
+    # Publication: an advisory's CSAF document, and updates after the release.
+    path(
+        "advisories/<str:reference>/csaf/",
+        AdvisoryCsafView.as_view(),
+        name="advisory-csaf",
+    ),
+    path(
+        "advisories/<str:reference>/updates/",
+        AdvisoryUpdatesView.as_view(),
+        name="advisory-updates",
     ),
     *router.urls,
 ]

@@ -155,6 +155,7 @@ def finding_detail_response(
     may_view = policies.can_view_finding(user, finding)
     if may_view and not finding.is_public:
         audit.finding_read_record(actor=user, finding=finding, via="api")
+        readiness.finding_seen_record(actor=user, finding=finding)
     rows = list(selectors.recipients_of(finding))
     audience = _audience_for(user, finding, rows) if may_view else []
     context = {

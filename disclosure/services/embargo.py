@@ -43,6 +43,15 @@ def audience_validate(organizations: list[Organization]) -> list[Organization]:
         raise ValidationFailed(
             {"defender_organizations": f"Not defender organizations: {', '.join(wrong)}."}
         )
+    # Only a verified organization may receive embargoed material (accounts.registry).
+    unverified = [o.slug for o in organizations if not o.is_verified]
+    if unverified:
+        raise ValidationFailed(
+            {
+                "defender_organizations": "Not verified (applied, rejected or suspended "
+                f"organizations receive no embargoed material): {', '.join(unverified)}."
+            }
+        )
     return organizations
 
 

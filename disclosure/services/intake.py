@@ -19,6 +19,7 @@ from ..models import (
     CapabilityCategory,
     Evaluation,
     Finding,
+    FindingRevision,
     Mitigation,
     ReferenceCounter,
     Sector,
@@ -278,6 +279,20 @@ def finding_create(*, actor: Any, developer: Organization, **fields: Any) -> Fin
     return finding
 
 
+def content_write(
+    *, actor: Any, finding: Finding, fields: dict[str, Any]
+) -> FindingRevision | None:
+    """Validate ``fields``, write them and record a revision; None when nothing changed.
+
+    The caller holds the finding's row lock and has decided that ``actor`` may write
+    (finding_update for open findings, services.advisories for released ones).
+    """
+    cleaned = _clean(fields)
+    previous = finding_content(finding)
+    _apply(finding, cleaned)
+    return revision_record(actor=actor, finding=finding, previous=previous)
+
+
 @transaction.atomic
 def finding_update(*, actor: Any, finding: Finding, **fields: Any) -> Finding:
     finding = (
@@ -288,10 +303,7 @@ def finding_update(*, actor: Any, finding: Finding, **fields: Any) -> Finding:
             "Only the lab and coordinators can edit a finding, and not once it is released, "
             "rejected, a duplicate or withdrawn."
         )
-    cleaned = _clean(fields)
-    previous = finding_content(finding)
-    _apply(finding, cleaned)
-    revision = revision_record(actor=actor, finding=finding, previous=previous)
+    revision = content_write(actor=actor, finding=finding, fields=fields)
     if revision is not None:
         audit_record(
             actor=actor,

@@ -20,12 +20,17 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import Organization
 
 from .. import policies, selectors
+from ..csaf import csaf_path
 from ..errors import ApplicationError
 from ..forms import AcceptForm, RejectForm, form_add_application_error
 from ..models import Finding
+from ..selectors_audience import findings_with_overdue
+from ..selectors_publication import advisory_versions
 from ..services import audit, intake, readiness, triage
+from ..services.audience import defenders_verified
 from ..transitions import ALLOWED
 from . import attachments as attachment_pages
+from . import audience as audience_pages
 from . import content as content_pages
 from . import discussion as discussion_pages
 from . import triage as triage_pages
@@ -53,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["lab_findings"] = selectors.findings_visible_to(user).filter(developer_id__in=labs)
     if is_coordinator:
         context["triage_queue"] = selectors.triage_queue_for(user)
-        context["embargoed"] = (
+        context["embargoed"] = findings_with_overdue(
             selectors.findings_visible_to(user)
             .filter(state=State.EMBARGOED)
             .order_by("embargo_ends_at", "id")
@@ -99,6 +104,7 @@ def _detail_response(
     """
     user = request.user
     audit.finding_read_record(actor=user, finding=finding, via="page")
+    readiness.finding_seen_record(actor=user, finding=finding)
     is_lab = policies.is_lab_member(user, finding)
     is_coordinator = policies.is_coordinator(user)
     my_defenders = policies.org_ids(user, Kind.DEFENDER)
@@ -114,14 +120,15 @@ def _detail_response(
         "audit_events": selectors.audit_events_for(finding) if is_lab or is_coordinator else None,
     }
     if policies.can_triage(user) and State.ACCEPTED in ALLOWED[finding.state]:
-        context["accept_form"] = accept_form or AcceptForm(
-            defenders=selectors.defender_organizations()
-        )
+        context.update(audience_pages.accept_context(finding, accept_form))
     if policies.can_triage(user) and State.REJECTED in ALLOWED[finding.state]:
         context["reject_form"] = reject_form or RejectForm()
     context.update(attachment_pages.attachments_context(user, finding))
     context.update(content_pages.content_context(user, finding, recipients=recipients, bound=forms))
     context.update(triage_pages.triage_context(user, finding, bound=forms))
+    context.update(
+        audience_pages.audience_context(user, finding, recipients=recipients, bound=forms)
+    )
     context.update(
         discussion_pages.discussion_context(user, finding, recipients=recipients, bound=forms)
     )
@@ -155,7 +162,7 @@ def finding_submit(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def finding_accept(request: HttpRequest, reference: str) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, reference=reference)
-    form = AcceptForm(request.POST, defenders=selectors.defender_organizations())
+    form = AcceptForm(request.POST, defenders=defenders_verified())
     status = 400
     if form.is_valid():
         try:
@@ -228,5 +235,11 @@ def advisory_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def advisory_detail(request: HttpRequest, reference: str) -> HttpResponse:
     finding = selectors.advisory_get(reference=reference)
-    context = {"finding": finding, **content_pages.advisory_context(finding)}
+    context = {
+        "finding": finding,
+        **content_pages.advisory_context(finding),
+        # Publication: its public revision history and its CSAF 2.0 document.
+        "versions": advisory_versions(finding),
+        "csaf_path": csaf_path(finding),
+    }
     return render(request, "disclosure/advisory_detail.html", context)

@@ -113,5 +113,7 @@ def test_a_coordinator_triages_a_finding_with_the_lab_answering(
     finding.refresh_from_db()
     assert finding.state == Finding.State.EMBARGOED
     assert finding.embargo_ends_at == ends
-    told = Delivery.objects.filter(finding=finding, event=Delivery.Event.TRIAGED)
+    told = Delivery.objects.filter(
+        finding=finding, event=Delivery.Event.TRIAGED, channel=Delivery.Channel.EMAIL
+    )
     assert sorted(told.values_list("cause__to_state", flat=True)) == ["accepted", "needs_info"]

@@ -123,8 +123,8 @@ def test_the_page_costs_the_same_for_1_and_50_rows(
 ):
     FindingFactory.create_batch(rows, developer=world.lab, created_by=world.lab_user)
     page = _as(client, world.lab_user)
-    # Session and user (2), memberships, the rows, and the form's categories, frameworks and
-    # labs; a search adds the matching categories on PostgreSQL.
-    with django_assert_max_num_queries(8):
+    # Session and user (2), memberships, the rows, the form's categories, frameworks and labs,
+    # and the nav's unread inbox count; a search adds the matching categories on PostgreSQL.
+    with django_assert_max_num_queries(9):
         response = page.get(URL, {"q": "capability"})
     assert len(_refs(response)) == rows

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections import Counter
 
 from disclosure.models import AuditEvent, Delivery, Finding
-from disclosure.services.notify import SUBJECTS
+from disclosure.services.channels.email import SUBJECTS
 
 from .harness import Mailbox, Received, Stack
 
 
 def subject(event: str, finding: Finding) -> str:
-    return SUBJECTS[Delivery.Event(event)].format(
-        ref=finding.reference, tlp=finding.get_tlp_display()
-    )
+    # A release is public: its email says TLP:CLEAR whatever the finding's label was.
+    tlp = "TLP:CLEAR" if event == Delivery.Event.RELEASED else finding.get_tlp_display()
+    return SUBJECTS[Delivery.Event(event)].format(ref=finding.reference, tlp=tlp)
 
 
 def mail_for(mailbox: Mailbox, event: str, finding: Finding) -> list[Received]:
@@ -31,20 +31,23 @@ def release_events(finding: Finding) -> list[AuditEvent]:
 
 
 def outbox(finding: Finding) -> list[tuple[str, str, str]]:
+    """The finding's email rows (inbox rows are written SENT; there are no webhooks here)."""
     return sorted(
-        Delivery.objects.filter(finding=finding).values_list("event", "recipient__email", "state")
+        Delivery.objects.filter(finding=finding, channel=Delivery.Channel.EMAIL).values_list(
+            "event", "recipient__email", "state"
+        )
     )
 
 
 def wait_until_settled(stack: Stack, finding: Finding, *, released_recipients: int) -> None:
-    """Wait until the finding is released and every outbox row for it has been sent.
+    """Wait until the finding is released and every email row for it has been sent.
 
     A row is marked sent only after the SMTP server accepted the message, so once this holds
     every message the system will ever send for the finding is in the mailbox.
     """
 
     def settled() -> bool:
-        rows = Delivery.objects.filter(finding=finding)
+        rows = Delivery.objects.filter(finding=finding, channel=Delivery.Channel.EMAIL)
         return (
             Finding.objects.filter(pk=finding.pk, state=Finding.State.RELEASED).exists()
             and rows.filter(event=Delivery.Event.RELEASED).count() == released_recipients

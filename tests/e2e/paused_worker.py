@@ -32,7 +32,7 @@ def _pause_inside_release(marker: Path) -> None:
                 finding=finding, action="finding.released"
             ).count(),
             "released_deliveries": Delivery.objects.filter(
-                finding=finding, event=Delivery.Event.RELEASED
+                finding=finding, event=Delivery.Event.RELEASED, channel=Delivery.Channel.EMAIL
             ).count(),
         }
         partial = marker.with_suffix(".partial")

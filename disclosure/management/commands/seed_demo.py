@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
-from disclosure.models import Finding
+from disclosure.models import CapabilityCategory, Finding, Sector, Subscription
 from disclosure.services.intake import finding_create, finding_submit
 
 # Public by design: it is printed on every start. Long and uncommon enough for the validators.
@@ -78,6 +78,17 @@ DEMO_ORGANIZATIONS = (
     ),
 )
 ADMIN_EMAIL = "admin@forewarn.example"
+# What the demo defenders work on and asked to hear about: the accept form proposes them
+# from these (services.audience.audience_propose).
+DEMO_SECTORS = {
+    "national-cert": ["national-certs", "information-technology"],
+    "synthesis-screening": ["nucleic-acid-synthesis"],
+    "electricity-isac": ["energy"],
+}
+DEMO_SUBSCRIPTIONS = {
+    "national-cert": [("openai-pf-v2", "cybersecurity", Finding.RiskLevel.HIGH)],
+    "synthesis-screening": [("openai-pf-v2", "biological-chemical", Finding.RiskLevel.MEDIUM)],
+}
 
 EXAMPLE_FINDING = {
     "model_name": "Aurora-2",
@@ -147,6 +158,7 @@ class Command(BaseCommand):
             reset = options["reset_passwords"]
             members = [_member(spec, reset_password=reset) for spec in DEMO_ORGANIZATIONS]
             _user(ADMIN_EMAIL, "Demo Admin", superuser=True, reset_password=reset)
+            _audience_preferences()
             lab, lab_user = members[0]
             example = _example_finding(lab_user=lab_user, lab=lab)
         self._print_logins([user for _, user in members])
@@ -200,6 +212,19 @@ def _member(spec: DemoOrganization, *, reset_password: bool) -> tuple[Organizati
         user=user, organization=org, defaults={"role": Membership.Role.ADMIN}
     )
     return org, user
+
+
+def _audience_preferences() -> None:
+    for slug, sectors in DEMO_SECTORS.items():
+        org = Organization.objects.get(slug=slug)
+        org.sectors.add(*Sector.objects.filter(slug__in=sectors))
+    for slug, subscriptions in DEMO_SUBSCRIPTIONS.items():
+        for taxonomy, code, level in subscriptions:
+            Subscription.objects.get_or_create(
+                organization=Organization.objects.get(slug=slug),
+                category=CapabilityCategory.objects.get(taxonomy__slug=taxonomy, code=code),
+                defaults={"min_risk_level": level},
+            )
 
 
 def _example_finding(*, lab_user: User, lab: Organization) -> Finding | None:

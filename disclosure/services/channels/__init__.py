@@ -1,10 +1,17 @@
 """The ways a notification leaves: email (OpenPGP where possible), webhooks, the in-app inbox.
 
 Each channel module has one ``send(delivery)`` that returns when the recipient has it and raises
-``DeliveryFailed`` otherwise. The dispatcher (services.notify) decides about retries from it.
+``DeliveryFailed`` otherwise, and ``send_many(deliveries, on_sent=None)`` for a batch. The
+dispatcher (services.notify) decides about retries from it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+# Told the id of each delivery as soon as its receiver has taken it
+# (see services.dispatch_threads.SentRecorder).
+OnSent = Callable[[int], None]
 
 
 class DeliveryFailed(Exception):

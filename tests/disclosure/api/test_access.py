@@ -27,6 +27,11 @@ ROUTES = [
     ("get", "revisions/1", None),
     ("get", "credits", None),
     ("post", "credits", {"email": "analyst@water.example", "type": "analyst"}),
+    ("get", "audience/proposal", None),
+    ("post", "audience", {"defender_organizations": ["water-cert"]}),
+    ("delete", "audience", {"organization": "grid-isac", "reason": "No"}),
+    ("get", "recipients", None),
+    ("post", "readiness", {"readiness": "ready"}),
 ]
 ROUTE_IDS = [f"{method}-{action or 'detail'}" for method, action, _ in ROUTES]
 OUTSIDERS = {

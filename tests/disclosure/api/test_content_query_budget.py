@@ -58,8 +58,9 @@ def test_finding_detail_with_its_content(world, api, django_assert_max_num_queri
     _content(finding, rows, world)
     client = api(world.defender_user)
     # Session, user, memberships, finding, notified?, audit row, audience, acknowledge?,
-    # sectors, evaluations, mitigations, current revision, notified revision, credits.
-    with django_assert_max_num_queries(14):
+    # sectors, evaluations, mitigations, current revision, notified revision, credits; and on
+    # the organization's first read, "seen" (the conditional UPDATE, its finding.seen audit row).
+    with django_assert_max_num_queries(16):
         response = client.get(finding_url(finding.reference))
     body = response.json()
     assert len(body["evaluations"]) == len(body["mitigations"]) == len(body["credits"]) == rows
@@ -70,7 +71,8 @@ def test_advisory_with_its_content(world, api, django_assert_max_num_queries, ro
     finding = world.released()
     _content(finding, rows, world)
     client = api(None)
-    with django_assert_max_num_queries(5):
+    # The advisory, sectors, evaluations, mitigations, credits and its update history.
+    with django_assert_max_num_queries(6):
         response = client.get(f"/api/advisories/{finding.reference}/")
     assert len(response.json()["credits"]) == rows
 

@@ -103,7 +103,7 @@ def test_a_coordinator_accepts_notifies_and_starts_the_embargo(world, api):
     assert [r["organization"] for r in data["audience"]] == ["grid-isac"]
     assert data["embargo_ends_at"] is not None
     delivered_to = Delivery.objects.filter(
-        finding=finding, event=Delivery.Event.NOTIFIED
+        finding=finding, event=Delivery.Event.NOTIFIED, channel=Delivery.Channel.EMAIL
     ).values_list("recipient__email", flat=True)
     assert list(delivered_to) == ["analyst@grid.example"]
     accepted = AuditEvent.objects.get(finding=finding, action="finding.accepted")

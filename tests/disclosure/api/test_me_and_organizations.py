@@ -33,3 +33,22 @@ def test_an_unknown_organization_kind_is_a_400_that_names_the_choices(world, api
     response = api(world.coordinator).get("/api/organizations/?kind=bank")
     assert response.status_code == 400
     assert "defender" in response.json()["detail"]["kind"]
+
+
+def test_applicants_are_listed_to_coordinators_and_to_their_own_members_only(world, api):
+    from accounts.models import Organization
+    from tests.factories import MembershipFactory, OrganizationFactory
+
+    applicant = OrganizationFactory(unverified=True)
+    member = MembershipFactory(organization=applicant).user
+
+    def slugs(user) -> set[str]:
+        return {o["slug"] for o in api(user).get("/api/organizations/").json()["results"]}
+
+    assert applicant.slug in slugs(world.coordinator)
+    assert applicant.slug in slugs(member)
+    for user in (world.lab_user, world.defender_user, world.other_defender_user):
+        listed = slugs(user)
+        assert applicant.slug not in listed
+        assert world.defender.slug in listed  # verified organizations stay listed
+    assert Organization.objects.get(pk=applicant.pk).status == Organization.Status.APPLIED

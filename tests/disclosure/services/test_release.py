@@ -27,7 +27,9 @@ def test_release_flips_state_once_and_enqueues_one_set_of_emails(world):
     finding.refresh_from_db()
     assert finding.state == Finding.State.RELEASED
     assert finding.released_at is not None
-    released = Delivery.objects.filter(finding=finding, event=Delivery.Event.RELEASED)
+    released = Delivery.objects.filter(
+        finding=finding, event=Delivery.Event.RELEASED, channel=Delivery.Channel.EMAIL
+    )
     assert sorted(released.values_list("recipient__email", flat=True)) == [
         "analyst@grid.example",
         "dev@lab.example",

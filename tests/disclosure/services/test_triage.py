@@ -24,7 +24,9 @@ def test_accept_starts_the_embargo_and_writes_one_delivery_per_member(world):
     finding = _accept(world, world.submitted())
     assert finding.state == Finding.State.EMBARGOED
     assert list(finding.recipients.values_list("organization", flat=True)) == [world.defender.pk]
-    emails = Delivery.objects.filter(finding=finding, event=Delivery.Event.NOTIFIED)
+    emails = Delivery.objects.filter(
+        finding=finding, event=Delivery.Event.NOTIFIED, channel=Delivery.Channel.EMAIL
+    )
     assert sorted(emails.values_list("recipient__email", flat=True)) == [
         "analyst@grid.example",
         "second@grid.example",

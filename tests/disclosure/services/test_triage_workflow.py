@@ -11,7 +11,7 @@ from django.utils import timezone
 from disclosure.errors import Conflict, NotAllowed, ValidationFailed
 from disclosure.models import AuditEvent, Delivery, Finding
 from disclosure.services import triage
-from disclosure.services.notify import delivery_send
+from disclosure.services.notify import deliveries_dispatch
 from tests.disclosure.triage_states import finding_in, in_triage, needs_info
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
@@ -20,7 +20,9 @@ QUESTION = "SECRET-QUESTION: which checkpoint produced the 31% figure?"
 
 
 def _triaged(finding: Finding) -> list[tuple[str, str]]:
-    rows = Delivery.objects.filter(finding=finding, event=Delivery.Event.TRIAGED)
+    rows = Delivery.objects.filter(
+        finding=finding, event=Delivery.Event.TRIAGED, channel=Delivery.Channel.EMAIL
+    )
     return list(rows.values_list("recipient__email", "cause__to_state"))
 
 
@@ -416,8 +418,7 @@ def test_assigning_tells_the_lab_nothing(world):
 
 def test_the_triage_email_is_thin(world):
     finding = needs_info(world, message=QUESTION)
-    delivery = Delivery.objects.get(finding=finding, event=Delivery.Event.TRIAGED)
-    assert delivery_send(delivery_id=delivery.pk) is True
+    assert deliveries_dispatch() == 1
     (message,) = mail.outbox
     text = message.subject + message.body
     assert finding.reference in message.subject
