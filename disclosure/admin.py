@@ -3,16 +3,21 @@ from django.contrib import admin
 from .models import (
     Attachment,
     AuditEvent,
+    CalendarFeed,
     CapabilityCategory,
     Comment,
     Credit,
     Delivery,
+    Embargo,
+    EmbargoEvent,
     Evaluation,
+    ExtensionRequest,
     Finding,
     FindingRecipient,
     FindingRevision,
     Mitigation,
     ReferenceCounter,
+    ReleaseStage,
     Sector,
     Subscription,
     Taxonomy,
@@ -153,3 +158,29 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
     list_display = ("url", "organization", "created_at", "disabled_at")
     # Signing secrets are never shown here; they are shown once to the organization's admin.
     exclude = ("secret", "previous_secret")
+
+
+@admin.register(Embargo)
+class EmbargoAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "state", "ends_at", "end_kind")
+
+
+@admin.register(EmbargoEvent)
+class EmbargoEventAdmin(ReadOnlyAdmin):
+    list_display = ("embargo", "kind", "actor", "at", "new_ends_at")
+
+
+@admin.register(ExtensionRequest)
+class ExtensionRequestAdmin(ReadOnlyAdmin):
+    list_display = ("embargo", "organization", "requested_ends_at", "state")
+
+
+@admin.register(ReleaseStage)
+class ReleaseStageAdmin(ReadOnlyAdmin):
+    list_display = ("finding", "position", "audience", "tlp", "scheduled_at", "fired_at")
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ReadOnlyAdmin):
+    list_display = ("organization", "prefix", "created_at", "revoked_at")
+    exclude = ("token_hash",)

@@ -38,6 +38,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set when mail to the address bounces permanently; coordinators see the flag.
     email_bouncing_at = models.DateTimeField(null=True, blank=True)
     email_bounce_reason = models.CharField(max_length=500, blank=True)
+    # An IANA zone (e.g. Europe/Berlin): times are shown in UTC and in this zone.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -3,6 +3,7 @@ from .audit import AuditEvent
 from .credits import Credit
 from .delivery import Delivery
 from .discussion import Comment, Thread
+from .embargo import CalendarFeed, Embargo, EmbargoEvent, ExtensionRequest, ReleaseStage
 from .evidence import Evaluation, Mitigation
 from .findings import Finding, FindingRecipient, ReferenceCounter
 from .registry import Subscription, WebhookEndpoint
@@ -12,16 +13,21 @@ from .taxonomy import CapabilityCategory, Sector, Taxonomy
 __all__ = [
     "Attachment",
     "AuditEvent",
+    "CalendarFeed",
     "CapabilityCategory",
     "Comment",
     "Credit",
     "Delivery",
+    "Embargo",
+    "EmbargoEvent",
     "Evaluation",
+    "ExtensionRequest",
     "Finding",
     "FindingRecipient",
     "FindingRevision",
     "Mitigation",
     "ReferenceCounter",
+    "ReleaseStage",
     "Sector",
     "Subscription",
     "Taxonomy",

@@ -15,6 +15,7 @@ class Delivery(models.Model):
         RELEASED = "finding.released", "Finding released"
         TRIAGED = "finding.triaged", "Triage outcome for the lab"
         REMINDER = "finding.reminder", "Reminder to acknowledge"
+        EMBARGO_CHANGED = "embargo.changed", "The embargo changed"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

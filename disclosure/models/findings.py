@@ -197,6 +197,15 @@ class FindingRecipient(models.Model):
     notified_revision = models.PositiveIntegerField(
         null=True, blank=True, help_text="The revision number the organization was notified of."
     )
+    # The release stage that brought the organization in (None: the first audience, at
+    # acceptance); what it sees carries that stage's TLP label.
+    stage = models.ForeignKey(
+        "disclosure.ReleaseStage",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recipients",
+    )
     # What the organization reports back (services.readiness); acknowledging sets ACKNOWLEDGED.
     readiness = models.CharField(
         max_length=20, choices=Readiness.choices, default=Readiness.NOT_ASSESSED
