@@ -86,7 +86,8 @@ def test_anonymous_visitors_are_sent_to_log_in(client, world):
 
 
 def test_the_retry_button_requeues_and_returns_to_the_same_filters(client, world):
-    row = _fail(enqueue(world.submitted(), world.defender))
+    # A notice of a finding the organization is (still) in the audience of.
+    row = _fail(enqueue(world.embargoed(), world.defender))
     response = _as(client, world.coordinator).post(
         reverse("delivery-retry", args=[row.pk]),
         {"state": "failed", "channel": "email", "next": "https://evil.example/"},
