@@ -30,13 +30,15 @@ DEMO_ENV := env -u DATABASE_URL -u REDIS_URL \
 TEST_ENV := env DJANGO_SETTINGS_MODULE=config.settings.test \
 	FOREWARN_VAR_DIR="$(or $(FOREWARN_VAR_DIR),$(CURDIR)/var/test)"
 
-.PHONY: help demo seed test lint typecheck install-demo install-test clean distclean
+.PHONY: help demo seed test lint typecheck install-demo install-test lock audit clean distclean
 
 help:
 	@echo "make demo       run Forewarn with demo data at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	@echo "make test       install the test dependencies, run ruff and the whole test suite"
 	@echo "make seed       (re)load the demo data only"
 	@echo "make typecheck  run mypy"
+	@echo "make audit      pip-audit the locked dependencies (requirements.lock)"
+	@echo "make lock       refresh requirements.lock from pyproject.toml (UPGRADE=1: newest)"
 	@echo "make clean      delete the demo database, broker files and collected static files"
 	@echo "make distclean  clean, and delete $(VENV)"
 
@@ -72,8 +74,36 @@ $(VENV)/.installed-%: pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet -e ".[$*]"
 	@touch $@
 
+# The test environment comes from requirements.lock: exact versions, every file checked against
+# its hash (pip --require-hashes), Forewarn itself on top. `make lock` refreshes the lock.
+$(VENV)/.installed-test: pyproject.toml requirements.lock | $(VENV_PY)
+	@$(VENV_PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || { \
+		echo "error: $(VENV) was made with $$($(VENV_PY) --version); Forewarn needs 3.12+." >&2; \
+		echo "  Remove it (make distclean) and run make again." >&2; exit 1; }
+	@echo "Installing the locked test dependencies (requirements.lock) into $(VENV) ..."
+	$(VENV_PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(VENV_PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+
 install-demo: $(VENV)/.installed-demo
 install-test: $(VENV)/.installed-test
+
+# requirements.lock: every package of the demo and test extras, pinned, with the hashes of its
+# files. Keeps the pins it has where pyproject.toml still allows them; UPGRADE=1 takes the newest.
+lock: | $(VENV_PY)
+	@test -x $(VENV)/bin/pip-compile || $(VENV_PY) -m pip install --quiet "pip-tools>=7.4,<8"
+	CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		$(if $(UPGRADE),--upgrade) --extra demo --extra test \
+		--output-file requirements.lock pyproject.toml
+	@# The test extra names forewarn[demo]: drop the checkout itself, which pip installs after.
+	$(VENV_PY) -c "import pathlib, re; p = pathlib.Path('requirements.lock'); \
+		p.write_text(re.sub(r'# WARNING: pip install will require.*?\nforewarn @ [^\n]*\n(    # via[^\n]*\n)?', '', p.read_text(), flags=re.S))"
+
+# pip-audit over requirements.lock (.ci/audit: skipped, saying why, when no vulnerability
+# service is reachable from this machine).
+audit: $(VENV)/.installed-test
+	.ci/audit
 
 # --- README command 1.
 
@@ -97,6 +127,7 @@ demo: seed
 test: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	.ci/audit
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import ApiToken, Invitation, Membership, OpenPGPKey, Organization, User
+from .models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    OpenPGPKey,
+    Organization,
+    User,
+    UserSession,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -42,7 +50,16 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name",
+        "user",
+        "prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at")
     search_fields = ("user__email", "name")
 
@@ -69,6 +86,21 @@ class OpenPGPKeyAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "fingerprint")
 
     def has_add_permission(self, request):  # keys are validated by the upload service
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Who is logged in where; ending sessions is offboarding's job (accounts.offboarding)."""
+
+    list_display = ("user", "created_at", "ip_address", "user_agent")
+    search_fields = ("user__email", "ip_address")
+    readonly_fields = ("user", "session_key", "created_at", "ip_address", "user_agent")
+
+    def has_add_permission(self, request):  # written at login
         return False
 
     def has_change_permission(self, request, obj=None):

@@ -15,6 +15,7 @@ from disclosure import policies
 from disclosure.errors import ValidationFailed
 
 from .models import Membership, Organization, User
+from .profile import user_time_zone_set
 
 
 class OrganizationSerializer(serializers.ModelSerializer[Organization]):
@@ -43,7 +44,18 @@ class MeSerializer(serializers.Serializer[object]):
     id = serializers.IntegerField(read_only=True)
     email = serializers.EmailField(read_only=True)
     full_name = serializers.CharField(read_only=True)
+    time_zone = serializers.CharField(
+        read_only=True, help_text="The IANA zone times are shown in besides UTC; empty: UTC only."
+    )
     organizations = MembershipSerializer(many=True, read_only=True)
+
+
+class MeUpdateSerializer(serializers.Serializer[object]):
+    time_zone = serializers.CharField(
+        allow_blank=True,
+        max_length=64,
+        help_text="An IANA zone (e.g. Europe/Berlin); empty or UTC: UTC only. Unknown: 400.",
+    )
 
 
 class MeView(APIView):
@@ -51,7 +63,30 @@ class MeView(APIView):
 
     @extend_schema(responses=MeSerializer, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
-        user = cast(User, request.user)  # IsAuthenticated (the default) let it in
+        return self._me(cast(User, request.user))  # IsAuthenticated (the default) let it in
+
+    @extend_schema(
+        request=MeUpdateSerializer,
+        responses=MeSerializer,
+        operation_id="me_partial_update",
+        summary="Set your time zone",
+    )
+    def patch(self, request: Request) -> Response:
+        user = cast(User, request.user)
+        unknown = sorted(set(request.data) - {"time_zone"})
+        if unknown:
+            raise ValidationFailed(
+                {name: "Unknown field; it cannot be set here." for name in unknown}
+            )
+        serializer = MeUpdateSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ValidationFailed(
+                {key: " ".join(str(m) for m in value) for key, value in serializer.errors.items()}
+            )
+        user_time_zone_set(actor=user, user=user, time_zone=serializer.validated_data["time_zone"])
+        return self._me(user)
+
+    def _me(self, user: User) -> Response:
         memberships = (
             Membership.objects.filter(user=user)
             .select_related("organization")
@@ -61,6 +96,7 @@ class MeView(APIView):
             "id": user.pk,
             "email": user.email,
             "full_name": user.full_name,
+            "time_zone": user.time_zone,
             "organizations": memberships,
         }
         return Response(MeSerializer(data).data)

@@ -8,10 +8,12 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .access import MFAVerifiedSessionToChange
 from .models import OpenPGPKey, User
 from .openpgp import fingerprint_display, openpgp_key_remove, openpgp_key_set, openpgp_key_usable
 
@@ -77,6 +79,9 @@ NO_KEY = "You have no OpenPGP key."
 
 class MyOpenPGPKeyView(APIView):
     """Your OpenPGP key: email to you is encrypted to it and signed with the site's key."""
+
+    # Changing it needs an MFA-verified session (or a token).
+    permission_classes = [IsAuthenticated, MFAVerifiedSessionToChange]
 
     @extend_schema(
         operation_id="me_openpgp_key_retrieve",

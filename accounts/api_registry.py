@@ -25,6 +25,7 @@ from disclosure.api.views import ERRORS, _require, _validated
 from disclosure.errors import ValidationFailed
 
 from . import contacts, registry, selectors
+from .access import MFAVerifiedSessionToChange
 from .models import Organization
 from .serializers_registry import (
     ApplicationCreateSerializer,
@@ -64,6 +65,8 @@ STATUS_FILTER = OpenApiParameter(
 class ApplicationsView(APIView):
     """POST: anyone applies for a defender organization. GET: coordinators review them."""
 
+    pagination_class = PageNumberPagination  # also tells the schema the list is paginated
+
     def get_permissions(self) -> list[Any]:
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
@@ -89,7 +92,7 @@ class ApplicationsView(APIView):
                 {"status": f"Unknown status {wanted!r}; choose one of: {choices}."}
             )
         rows = selectors.defender_organizations_for_review(status=wanted)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = list(paginator.paginate_queryset(rows, request, view=self) or [])
         context = {"applications": selectors.applications_of(page)}
         data = ApplicationItemSerializer(page, many=True, context=context).data
@@ -243,6 +246,8 @@ class ContactsView(APIView):
 
 
 class ContactDetailView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSessionToChange]
+
     @extend_schema(
         summary="Change a member's role and/or contact role (its admins)",
         parameters=[SLUG, ROW_ID],
@@ -273,6 +278,8 @@ class ContactDetailView(APIView):
 
 
 class InvitationsView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSessionToChange]
+
     @extend_schema(
         summary="Invitations not yet accepted or revoked (expired ones too)",
         parameters=[SLUG],
@@ -299,6 +306,8 @@ class InvitationsView(APIView):
 
 
 class InvitationRevokeView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSessionToChange]
+
     @extend_schema(
         summary="Revoke an invitation: its link stops working",
         parameters=[SLUG, ROW_ID],
@@ -313,6 +322,8 @@ class InvitationRevokeView(APIView):
 
 
 class InvitationResendView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSessionToChange]
+
     @extend_schema(
         summary="Send a new link (a new expiry) to the same address; the old link stops working",
         parameters=[SLUG, ROW_ID],

@@ -1,4 +1,8 @@
-"""DRF authentication with ``Authorization: Bearer <token>``."""
+"""DRF authentication with ``Authorization: Bearer <token>``.
+
+``request.auth`` is the ApiToken. A token without the write scope is refused (403) on any
+unsafe method here, before any view or permission runs, so no endpoint can forget the check.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,19 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
-from .tokens import api_token_authenticate
+from .models import ApiToken
+from .tokens import TokenRefused, api_token_check
+
+WRITE_SCOPE_MISSING = "The token lacks the write scope."
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
-    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
@@ -24,10 +32,13 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Token contains invalid characters.") from exc
-        user = api_token_authenticate(raw)
-        if user is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        return (user, None)
+        try:
+            token = api_token_check(raw)
+        except TokenRefused as exc:
+            raise exceptions.AuthenticationFailed(exc.detail) from exc
+        if request.method not in SAFE_METHODS and not token.has_scope(ApiToken.Scope.WRITE):
+            raise exceptions.PermissionDenied(WRITE_SCOPE_MISSING)
+        return (token.user, token)
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -25,6 +25,7 @@ from disclosure.services.audit import audit_record
 
 from .mail import mail_after_commit, site_url
 from .models import Invitation, Membership, Organization, User
+from .offboarding import user_access_end
 from .tokens import token_hash
 
 Role = Membership.Role
@@ -471,3 +472,5 @@ def membership_remove(*, actor: Any, membership: Membership) -> None:
     }
     membership.delete()
     audit_record(actor=actor, action="membership.removed", data=data)
+    # Offboarding: the removed member's sessions and API tokens end now.
+    user_access_end(actor=actor, user=membership.user, reason=f"removed from {organization.name}")

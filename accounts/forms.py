@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxValueValidator
 
 from .openpgp import MAX_BYTES
 
@@ -28,14 +30,40 @@ class EmailAuthenticationForm(AuthenticationForm):
 
 
 class ApiTokenCreateForm(forms.Form):
+    """A token's name, scopes and lifetime (accounts.tokens checks them again)."""
+
     name = forms.CharField(
         max_length=100,
         help_text="What the token is for, e.g. “SIEM integration”, so you can recognise it later.",
+    )
+    access = forms.ChoiceField(
+        label="Access",
+        choices=[("read", "Read only"), ("read write", "Read and write")],
+        initial="read",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="A read-only token is refused (403) on anything that changes data.",
+    )
+    expires_in_days = forms.IntegerField(
+        label="Expires after (days)",
+        min_value=1,
+        required=False,
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        days = self.fields["expires_in_days"]
+        days.initial = settings.TOKEN_DEFAULT_TTL_DAYS
+        days.max_value = settings.TOKEN_MAX_TTL_DAYS  # type: ignore[attr-defined]
+        days.validators.append(MaxValueValidator(settings.TOKEN_MAX_TTL_DAYS))
+        days.widget.attrs["max"] = settings.TOKEN_MAX_TTL_DAYS
+        days.help_text = (
+            f"1 to {settings.TOKEN_MAX_TTL_DAYS} days; expired tokens are refused (401)."
+        )
+
+    def clean_access(self) -> str:
+        return self.cleaned_data.get("access") or "read"  # least privilege when not given
 
 
 class OpenPGPKeyForm(forms.Form):

@@ -18,6 +18,8 @@ class OrganizationProfileSerializer(serializers.ModelSerializer[Organization]):
     sectors = serializers.SlugRelatedField[Any](slug_field="slug", many=True, read_only=True)
     country = serializers.CharField(source="country.code", read_only=True)
     country_name = serializers.CharField(source="country.name", read_only=True)
+    # Not a URLField: the schema would then call the "" of an organization without one invalid.
+    website = serializers.CharField(read_only=True, help_text="Its website, or empty.")
 
     class Meta:
         model = Organization
@@ -101,7 +103,9 @@ class ReasonSerializer(StrictInputSerializer):
 class ContactSerializer(serializers.ModelSerializer[Membership]):
     email = serializers.EmailField(source="user.email", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
-    email_verified_at = serializers.DateTimeField(source="user.email_verified_at", read_only=True)
+    email_verified_at = serializers.DateTimeField(
+        source="user.email_verified_at", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Membership

@@ -1,21 +1,29 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_openpgp
+from . import views, views_account, views_mfa, views_openpgp
 from . import views_registry as registry
-from .forms import EmailAuthenticationForm
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm,
-            template_name="accounts/login.html",
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("login/", views_mfa.LoginView.as_view(), name="login"),
+    path("login/verify/", views_mfa.mfa_verify, name="mfa-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Two-factor authentication and re-authentication (accounts.views_mfa).
+    path("account/security/", views_mfa.account_security, name="account-security"),
+    path("account/security/setup/", views_mfa.mfa_setup, name="mfa-setup"),
+    path("account/security/setup/qr.svg", views_mfa.mfa_setup_qr, name="mfa-setup-qr"),
+    path(
+        "account/security/recovery-codes/",
+        views_mfa.recovery_codes_new,
+        name="mfa-recovery-codes",
+    ),
+    path(
+        "account/security/devices/<int:pk>/remove/",
+        views_mfa.mfa_device_remove,
+        name="mfa-device-remove",
+    ),
+    path("account/reauthenticate/", views_mfa.reauthenticate, name="reauthenticate"),
+    path("account/", views_account.account, name="account"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("account/openpgp-key/", views_openpgp.openpgp_key, name="account-openpgp-key"),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from disclosure.errors import ApplicationError
 from disclosure.services.channels.site_key import site_key
 
+from .access import mfa_required, reauth_required
 from .forms import OpenPGPKeyForm
 from .models import Membership, OpenPGPKey
 from .openpgp import (
@@ -34,6 +35,8 @@ def _site_fingerprint() -> str:
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_http_methods(["GET", "POST"])
 def openpgp_key(request: AuthenticatedRequest) -> HttpResponse:
     """Show the user's key; a POST uploads or replaces it."""
@@ -84,6 +87,8 @@ def openpgp_key(request: AuthenticatedRequest) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_POST
 def openpgp_key_delete(request: AuthenticatedRequest) -> HttpResponse:
     if not openpgp_key_remove(actor=request.user, user=request.user):

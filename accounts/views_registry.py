@@ -28,6 +28,7 @@ from disclosure.errors import ApplicationError
 from disclosure.forms import form_add_application_error
 
 from . import contacts, registry, selectors
+from .access import mfa_required, reauth_required
 from .forms_registry import (
     AcceptForm,
     ApplicationForm,
@@ -245,6 +246,8 @@ def organization_decide(request: HttpRequest, slug: str, decision: str) -> HttpR
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_POST
 def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
     def run(org: Organization, data: dict[str, Any]) -> str:
@@ -263,6 +266,7 @@ def invitation_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
 @require_POST
 def invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def run(org: Organization, data: dict[str, Any]) -> str:
@@ -275,6 +279,7 @@ def invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
 @require_POST
 def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def run(org: Organization, data: dict[str, Any]) -> str:
@@ -287,6 +292,8 @@ def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_POST
 def contact_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def run(org: Organization, data: dict[str, Any]) -> str:
@@ -300,6 +307,8 @@ def contact_update(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_POST
 def contact_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     def run(org: Organization, data: dict[str, Any]) -> str:

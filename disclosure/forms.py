@@ -8,12 +8,14 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Organization
 
 from .errors import ApplicationError
 from .models import Credit, Evaluation, Finding, Mitigation
 from .selectors_content import category_choices, sectors_all
+from .timezones import UTC_NAME, datetime_input
 
 TEXTAREA_ROWS = {"summary": 3, "details": 8, "recommended_actions": 5}
 PUBLIC = "Public before release."
@@ -209,14 +211,56 @@ class CreditForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class UTCDateTimeField(forms.DateTimeField):
-    """A browser's datetime-local value, which has no zone, read as UTC whatever the locale."""
+class LocalDateTimeField(forms.DateTimeField):
+    """A browser's datetime-local value: a wall-clock time without a zone, kept naive for
+    ``zoned_clean`` to read in the form's ``time_zone``; an ISO 8601 time with an offset is
+    taken as it is."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
     def to_python(self, value: Any) -> dt.datetime | None:
-        with timezone.override(dt.UTC):
-            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            parsed = parse_datetime(str(value).strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed
+        with timezone.override(dt.UTC):  # Django's other input formats; "Enter a valid ..."
+            result = super().to_python(value)
+        return None if result is None else timezone.make_naive(result, dt.UTC)
+
+
+def time_zone_field(initial: str = UTC_NAME) -> forms.CharField:
+    """An IANA zone name, typed with the suggestions of the page's #time-zones datalist."""
+    return forms.CharField(
+        label="Time zone",
+        required=False,
+        max_length=64,
+        initial=initial,
+        widget=forms.TextInput(
+            attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}
+        ),
+        help_text="IANA name, e.g. Europe/Berlin; UTC if empty.",
+    )
+
+
+def zoned_clean(form: forms.Form, *names: str) -> None:
+    """In ``clean()``: turn the named LocalDateTimeFields into aware UTC datetimes, read in the
+    form's ``time_zone``; unknown zones and times a DST change skips or repeats are errors."""
+    zone = form.cleaned_data.get("time_zone") or UTC_NAME
+    for name in names:
+        value = form.cleaned_data.get(name)
+        if value is None:
+            continue
+        try:
+            form.cleaned_data[name] = datetime_input(value, time_zone=zone, field=name)
+        except ApplicationError as exc:
+            form_add_application_error(form, exc)
+            return
 
 
 class DefenderChoiceField(forms.ModelMultipleChoiceField):
@@ -230,9 +274,19 @@ class AcceptForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         label="Notify these defender organizations",
     )
-    embargo_ends_at = UTCDateTimeField(
-        label="Embargo ends (UTC)",
-        help_text="Date and time in UTC. The finding is released automatically then.",
+    embargo_ends_at = LocalDateTimeField(
+        label="Embargo ends",
+        required=False,
+        help_text="In the time zone below. The finding is released automatically then. Leave "
+        "it empty to take the proposed embargo's end.",
+    )
+    time_zone = time_zone_field()
+    over_policy_reason = forms.CharField(
+        label="Reason to go beyond the policy",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed only if the end is past the policy maximum for the risk level; "
+        "shown on the timeline.",
     )
     note = forms.CharField(
         required=False,
@@ -244,6 +298,11 @@ class AcceptForm(forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["defender_organizations"].queryset = defenders  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        zoned_clean(self, "embargo_ends_at")
+        return cleaned
 
 
 class RejectForm(forms.Form):

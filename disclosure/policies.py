@@ -6,7 +6,7 @@ from typing import Any
 
 from accounts.models import Membership, Organization
 
-from .models import Finding, FindingRecipient, Thread
+from .models import Delivery, Finding, FindingRecipient, Thread
 
 Kind = Organization.Kind
 State = Finding.State
@@ -287,6 +287,13 @@ def can_verify_organizations(user: Any) -> bool:
     return is_coordinator(user)
 
 
+def can_deactivate_user(actor: Any, user: Any) -> bool:
+    """Coordinators and superusers deactivate accounts (offboarding), never their own."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    return actor.pk != user.pk and (actor.is_superuser or is_coordinator(actor))
+
+
 def can_manage_openpgp_key(actor: Any, user: Any) -> bool:
     """A person uploads and removes their own OpenPGP key; so do the admins of an organization
     they belong to, who manage its contacts' keys (accounts.openpgp)."""
@@ -332,3 +339,126 @@ def recipients_access(
 def can_manage_deliveries(user: Any) -> bool:
     """Coordinators see every delivery and its failures, and retry failed ones."""
     return is_coordinator(user)
+
+
+# --- Private calendar feeds (services.calendar): a defender organization's admins.
+
+
+def can_manage_calendar_feeds(user: Any, organization: Organization) -> bool:
+    """Create, list and revoke a defender organization's calendar feeds: its admins only.
+
+    The feed itself needs no login: its URL's token is the credential (services.calendar)."""
+    return organization.kind == Kind.DEFENDER and is_org_admin(user, organization)
+
+
+# --- Staged release (services.stages): the plan, and the TLP label each viewer holds.
+
+# From the least strict to the strictest (FIRST TLP 2.0).
+TLP_ORDER = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+
+
+def tlp_rank(label: str) -> int:
+    return TLP_ORDER.index(label)
+
+
+def tlp_for(
+    user: Any, finding: Finding, *, recipients: list[FindingRecipient] | None = None
+) -> str:
+    """The TLP label (a ``Finding.Tlp`` value) under which the user holds the finding.
+
+    Released: CLEAR. The lab and coordinators: the finding's own label. A member of a notified
+    defender organization: the label of the release stage that brought the organization in
+    (stage 1, the first audience, has the finding's label), the strictest of them if the user
+    is in several. ``recipients``: the finding's rows with their stage loaded
+    (selectors.recipients_of), to save a query.
+    """
+    if finding.is_public:
+        return Finding.Tlp.CLEAR
+    if is_lab_member(user, finding) or (is_coordinator(user) and coordinators_see(finding)):
+        return finding.tlp
+    mine = org_ids(user, Kind.DEFENDER)
+    if not mine:
+        return finding.tlp
+    if recipients is None:
+        labels = list(
+            finding.recipients.filter(organization_id__in=mine).values_list("stage__tlp", flat=True)
+        )
+    else:
+        labels = [r.stage.tlp if r.stage else None for r in recipients if r.organization_id in mine]
+    return max((label or finding.tlp for label in labels), key=tlp_rank, default=finding.tlp)
+
+
+def tlp_for_delivery(delivery: Any) -> str:
+    """The TLP label a notification carries: CLEAR for a release (the advisory is public),
+    else the label of the stage that brought the recipient organization in, else the finding's.
+
+    The dispatcher annotates each claimed row with ``stage_tlp`` (services.notify); a row
+    without it costs a query.
+    """
+    finding = delivery.finding
+    if delivery.event == Delivery.Event.RELEASED:
+        return Finding.Tlp.CLEAR
+    if hasattr(delivery, "stage_tlp"):
+        stage_tlp = delivery.stage_tlp
+    else:
+        stage_tlp = (
+            FindingRecipient.objects.filter(
+                finding_id=delivery.finding_id, organization_id=delivery.organization_id
+            )
+            .values_list("stage__tlp", flat=True)
+            .first()
+        )
+    return stage_tlp or finding.tlp
+
+
+# How much of the release plan a user sees (release_plan_access).
+PLAN_ALL, PLAN_OWN = "all", "own"
+
+
+def release_plan_access(
+    user: Any, finding: Finding, *, notified: frozenset[int] | None = None
+) -> str:
+    """Coordinators and the lab see the whole plan; a notified defender each stage's audience
+    kind, TLP and time and whether it fired, and its own organization where a stage names it,
+    never other organizations; anyone else nothing (a 404). ``notified``: the user's notified
+    organizations (defender_orgs_for), if the caller has the audience rows already."""
+    if (is_coordinator(user) and coordinators_see(finding)) or is_lab_member(user, finding):
+        return PLAN_ALL
+    if finding.state not in DEFENDER_VISIBLE_STATES or not org_ids(user, Kind.DEFENDER):
+        return ""
+    if notified is None:
+        notified = defender_orgs_for(user, finding)
+    return PLAN_OWN if notified else ""
+
+
+def can_edit_release_plan(user: Any, finding: Finding) -> bool:
+    """Coordinators change the stages not yet fired (while the finding is embargoed: the
+    service refuses other states with a 409)."""
+    return is_coordinator(user) and coordinators_see(finding)
+
+
+# --- Embargo (services.embargo, services.embargo_extensions, selectors_embargo).
+
+
+def can_manage_embargo(user: Any, finding: Finding) -> bool:
+    """Coordinators propose an embargo, move its end, break it and decide extension requests."""
+    return is_coordinator(user) and coordinators_see(finding)
+
+
+def can_request_extension(user: Any, finding: Finding) -> bool:
+    """The lab and the members of notified defender organizations ask for a later end (the
+    service refuses with a 409 when the embargo is not running, e.g. after the release)."""
+    if is_lab_member(user, finding):
+        return True
+    return finding.state in DEFENDER_VISIBLE_STATES and is_notified_defender(user, finding)
+
+
+def is_embargo_participant(user: Any, finding: Finding) -> bool:
+    """Those who took part in the disclosure: coordinators, the lab, notified defenders. They
+    read the reasons on the embargo's timeline; anyone else (a released finding is public)
+    sees only its dates."""
+    return (
+        (is_coordinator(user) and coordinators_see(finding))
+        or is_lab_member(user, finding)
+        or (finding.state in DEFENDER_VISIBLE_STATES and is_notified_defender(user, finding))
+    )

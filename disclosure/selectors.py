@@ -205,7 +205,7 @@ def defender_organizations() -> QuerySet[Organization]:
 
 def recipients_of(finding: Finding) -> QuerySet[FindingRecipient]:
     return finding.recipients.select_related(
-        "organization", "acknowledged_by", "readiness_updated_by", "first_seen_by"
+        "organization", "acknowledged_by", "readiness_updated_by", "first_seen_by", "stage"
     )
 
 

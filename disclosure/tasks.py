@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from .services.attachments import attachment_orphans_delete
 from .services.notify import deliveries_dispatch
 from .services.readiness import reminders_send
 from .services.release import finding_release, release_run_due
+from .services.stages import stage_due_in, stage_fire, stages_arm_soon, stages_fire_due
+
+logger = logging.getLogger(__name__)
+
+# A precise trigger that arrives this early (the worker's clock ahead of the database's) waits.
+EARLY_TOLERANCE_SECONDS = 2.0
 
 
 @shared_task
@@ -18,6 +29,42 @@ def release_finding(finding_id: int) -> bool:
 @shared_task
 def release_due_findings() -> int:
     return release_run_due()
+
+
+@shared_task
+def fire_stage(stage_id: int) -> bool:
+    """The precise trigger of one release stage, sent with an ETA at its time. Stale or
+    repeated triggers do nothing: the firing re-checks, by the database's clock."""
+    for _ in range(3):
+        if stage_fire(stage_id):
+            return True
+        wait = stage_due_in(stage_id)
+        if wait is None or wait <= 0 or wait > EARLY_TOLERANCE_SECONDS:
+            return False  # fired, gone, held by another worker, or moved (re-armed then)
+        time.sleep(wait)
+    return False
+
+
+@shared_task
+def fire_due_stages() -> int:
+    """The sweep (RELEASE_SWEEP_SECONDS): every due stage, and findings whose end is due."""
+    return stages_fire_due()
+
+
+@shared_task
+def arm_stage_triggers() -> int:
+    """Every STAGE_ARM_SECONDS: precise triggers again for the stages due soon."""
+    return stages_arm_soon()
+
+
+@worker_ready.connect
+def _arm_when_a_worker_starts(**kwargs: Any) -> None:
+    """A worker that died took the triggers it held (they come back only after the broker's
+    visibility timeout): whichever worker starts next sends those due soon again."""
+    try:
+        arm_stage_triggers.delay()
+    except Exception:  # the broker is down: the arm task and the sweep cover it
+        logger.exception("Could not arm the release stages' triggers")
 
 
 @shared_task

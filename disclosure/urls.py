@@ -4,14 +4,17 @@ from django.views.decorators.cache import cache_control
 from .feeds import AdvisoryFeed
 from .views import attachments as attachment_views
 from .views import audience as audience_views
+from .views import calendar as calendar_views
 from .views import content as content_views
 from .views import credits as credit_views
 from .views import csaf as csaf_views
 from .views import deliveries as delivery_views
 from .views import discussion as discussion_views
+from .views import embargo as embargo_views
 from .views import findings as views
 from .views import openpgp as openpgp_views
 from .views import search as search_views
+from .views import stages as stage_views
 from .views import triage as triage_views
 from .views import webhooks as webhook_views
 
@@ -49,6 +52,12 @@ urlpatterns = [
         audience_views.finding_audience_remove,
         name="finding-audience-remove",
     ),
+    # The staged release plan (coordinators change it).
+    path(
+        "findings/<str:reference>/release-plan/",
+        stage_views.finding_release_plan,
+        name="finding-release-plan",
+    ),
     path(
         "findings/<str:reference>/attachments/",
         attachment_views.attachment_add,
@@ -76,6 +85,30 @@ urlpatterns = [
             ("withdraw", triage_views.finding_withdraw),
             ("assign", triage_views.finding_assign),
         )
+    ),
+    # The embargo panel's actions, and the finding's timeline.
+    *(
+        path(f"findings/<str:reference>/embargo/{name}/", view, name=f"finding-embargo-{name}")
+        for name, view in (
+            ("propose", embargo_views.embargo_propose),
+            ("end", embargo_views.embargo_end),
+            ("break", embargo_views.embargo_break),
+            ("extensions", embargo_views.extension_request),
+        )
+    ),
+    *(
+        path(
+            f"findings/<str:reference>/embargo/extensions/<int:pk>/{decision}/",
+            embargo_views.extension_decide,
+            {"decision": decision},
+            name=f"finding-embargo-extension-{decision}",
+        )
+        for decision in ("approve", "deny", "withdraw")
+    ),
+    path(
+        "findings/<str:reference>/timeline/",
+        embargo_views.finding_timeline,
+        name="finding-timeline",
     ),
     # Discussion threads.
     path(
@@ -113,6 +146,18 @@ urlpatterns = [
             ("enable", webhook_views.webhook_enable),
             ("delete", webhook_views.webhook_delete),
         )
+    ),
+    # Private calendar feeds: the feed (its token is the credential) and its admins' page.
+    path("calendar/<str:token>.ics", calendar_views.calendar_feed, name="calendar-feed"),
+    path(
+        "organizations/<slug:slug>/calendar/",
+        calendar_views.organization_calendar,
+        name="organization-calendar",
+    ),
+    path(
+        "organizations/<slug:slug>/calendar/<int:pk>/revoke/",
+        calendar_views.calendar_feed_revoke,
+        name="organization-calendar-revoke",
     ),
     path("advisories/", views.advisory_list, name="advisory-list"),
     # Publication: the Atom feed (before the detail route, which would read "feed" as a

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Organization, User
@@ -18,6 +19,7 @@ from disclosure.services.triage import finding_accept, finding_reject
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 from tests.factories.accounts import PASSWORD
 from tests.gpg import GnuPG
+from tests.mfa import login_not_audited, session_mfa_verified
 
 FINDING_FIELDS = {
     "model_name": "Frontier-1",
@@ -114,6 +116,25 @@ def world(db: None) -> World:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_mfa(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``client.force_login(user)`` gives a session that passed MFA, as logging in with a code
+    does (tests/mfa.py); ``@pytest.mark.mfa_unverified`` gives a password-only one instead.
+    Either way the forced login is setup, not a login to audit."""
+    force_login = Client.force_login
+    verified = not request.node.get_closest_marker("mfa_unverified")
+
+    def force_login_as_set_up(self: Client, user: User, backend: str | None = None) -> None:
+        with login_not_audited():
+            force_login(self, user, backend)
+        if verified:
+            session_mfa_verified(self)
+
+    monkeypatch.setattr(Client, "force_login", force_login_as_set_up)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,6 @@
 from .keys import OpenPGPKey
 from .organizations import Invitation, Membership, Organization
+from .sessions import UserSession
 from .tokens import ApiToken
 from .users import User, UserManager
 
@@ -11,4 +12,5 @@ __all__ = [
     "Organization",
     "User",
     "UserManager",
+    "UserSession",
 ]

@@ -1,8 +1,10 @@
 """Settings shared by every environment; values that differ come from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("FOREWARN_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -29,19 +31,33 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_countries",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "disclosure",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise, so static files keep their own caching (config.middleware).
+    "config.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Refuses a flood of form posts (RATE_LIMITED_POSTS) before CSRF, axes or the view run.
+    "config.middleware.FormRateLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session timeouts, then the MFA gate (accounts.middleware).
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "accounts.middleware.MFAMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes wants to be last: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -56,6 +72,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "disclosure.context_processors.inbox",
@@ -86,6 +103,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out (email, IP) before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -98,6 +120,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Authentication (accounts.mfa, accounts.middleware, accounts.sessions).
+# Login lockout (django-axes): after AXES_FAILURE_LIMIT failures for one email address from one
+# IP address, that pair is locked for AXES_COOLOFF_TIME; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+AXES_USERNAME_CALLABLE = "accounts.signals.axes_username"
+AXES_VERBOSE = False
+# Sessions: logged out after this long without a request (sliding), and this long after login
+# whatever happens.
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+# Sensitive changes (MFA devices, OpenPGP key, webhooks, memberships) need a password or a
+# fresh one-time code within this many seconds.
+REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=600)
+# TOTP (django-otp): the issuer shown in authenticator apps; a failed code doubles the wait
+# before the next try (1 s, 2 s, 4 s ...).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Forewarn")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# API tokens expire after this many days unless given another expiry (at most the maximum).
+TOKEN_DEFAULT_TTL_DAYS = env.int("TOKEN_DEFAULT_TTL_DAYS", default=90)
+TOKEN_MAX_TTL_DAYS = env.int("TOKEN_MAX_TTL_DAYS", default=365)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -161,13 +210,42 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- Cache (rate-limit counters): Redis when REDIS_URL is set, so every process counts together;
+# else files under var/, which the web processes of one machine share.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "forewarn",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # The due times live in the database; these sweeps catch whatever a lost message missed.
 RELEASE_SWEEP_SECONDS = env.float("RELEASE_SWEEP_SECONDS", default=5.0)
 DELIVERY_SWEEP_SECONDS = env.float("DELIVERY_SWEEP_SECONDS", default=15.0)
+# Release stages (services.stages): a stage due within the horizon gets a precise trigger (a
+# task with an ETA) when it is scheduled; every STAGE_ARM_SECONDS the stages due within
+# STAGE_ARM_AHEAD_SECONDS get one again, in case a message was lost.
+STAGE_TRIGGER_HORIZON_SECONDS = env.float("STAGE_TRIGGER_HORIZON_SECONDS", default=3600.0)
+STAGE_ARM_SECONDS = env.float("STAGE_ARM_SECONDS", default=60.0)
+STAGE_ARM_AHEAD_SECONDS = env.float("STAGE_ARM_AHEAD_SECONDS", default=70.0)
 CELERY_BEAT_SCHEDULE = {
-    "release-due-findings": {
-        "task": "disclosure.tasks.release_due_findings",
+    # Every due release stage, and findings whose embargo end is due (those without a plan).
+    "fire-due-stages": {
+        "task": "disclosure.tasks.fire_due_stages",
         "schedule": RELEASE_SWEEP_SECONDS,
+    },
+    "arm-stage-triggers": {
+        "task": "disclosure.tasks.arm_stage_triggers",
+        "schedule": STAGE_ARM_SECONDS,
     },
     "send-pending-deliveries": {
         "task": "disclosure.tasks.send_pending_deliveries",
@@ -187,6 +265,21 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Disclosure policy.
 EMBARGO_MAX_DAYS = env.int("EMBARGO_MAX_DAYS", default=365)
+# The longest embargo each risk level calls for, in days from its start (services.embargo);
+# longer only with a coordinator's written reason. 0: no embargo is needed, so any embargo is
+# over the maximum. Override some or all: EMBARGO_POLICY_MAX_DAYS=medium=21,critical=120.
+EMBARGO_POLICY_MAX_DAYS = {
+    "low": 0,
+    "medium": 14,
+    "high": 45,
+    "critical": 90,
+    **{
+        level.strip(): int(days)
+        for level, _, days in (
+            item.partition("=") for item in env.list("EMBARGO_POLICY_MAX_DAYS", default=[])
+        )
+    },
+}
 # --- Publication: the publisher named in CSAF documents and the provider metadata (its
 # namespace is SITE_URL); contact details are optional (e.g. "mailto:psirt@example.org").
 CSAF_PUBLISHER_NAME = env.str("CSAF_PUBLISHER_NAME", default="Forewarn")
@@ -238,6 +331,33 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "disclosure.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Rate limits (config.throttling): a 429 with Retry-After past them. "N/s|min|hour|day".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttling.AnonymousThrottle",
+        "config.throttling.UserThrottle",
+        "config.throttling.TokenThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_RATE_ANON", default="60/min"),
+        "user": env.str("THROTTLE_RATE_USER", default="600/min"),
+        "token": env.str("THROTTLE_RATE_TOKEN", default="300/min"),
+        "login": env.str("THROTTLE_RATE_LOGIN", default="10/min"),
+        "public_form": env.str("THROTTLE_RATE_PUBLIC_FORM", default="10/hour"),
+    },
+    # Proxies in front of the app that append to X-Forwarded-For: 0 trusts REMOTE_ADDR only.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+}
+# POSTs limited per client IP, by view name -> throttle scope (config.middleware).
+RATE_LIMITED_POSTS = {
+    "login": "login",
+    "admin:login": "login",
+    "apply": "public_form",
+    "api:applications": "public_form",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Forewarn API",
@@ -249,6 +369,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No badge from the public validator: the CSP lets Swagger UI load only our own files.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The error answers every operation can give (400, 401, 403, 404, 429), declared.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.document_error_responses",
+    ],
     # Choice sets used by several fields, named once.
     "ENUM_NAME_OVERRIDES": {
         "RiskLevelEnum": "disclosure.models.findings.Finding.RiskLevel",
@@ -266,10 +393,45 @@ SPECTACULAR_SETTINGS = {
 }
 
 SESSION_COOKIE_HTTPONLY = True
+# Lax: a link from a notification email opens the finding signed in. The CSRF cookie is only
+# needed by our own forms, so it is never sent cross-site.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Strict"
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy (Django's): our pages load only our own files and run no inline
+# script or style. The nonce appears in the header only on a page that uses one (the admin's
+# templates do); ours never do (tests/hardening/test_csp.py).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+# Browser features no page of ours uses (config.middleware.SecurityHeadersMiddleware).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 LOGGING = {
     "version": 1,

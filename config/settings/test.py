@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, VAR_DIR, env
+from .base import BASE_DIR, DATABASES, REST_FRAMEWORK, VAR_DIR, env
 
 # Test processes (a Celery worker, the scheduler) share the test database, so SQLite must be a
 # file, not memory. FOREWARN_TEST_DB_NAME lets such a process point at the test database.
@@ -21,6 +21,13 @@ if env.str("FOREWARN_TEST_DB_NAME", default=""):
     DATABASES["default"]["NAME"] = env.str("FOREWARN_TEST_DB_NAME")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Every test client is 127.0.0.1: no rate limits unless a test sets a rate, and counters in this
+# process's memory, which a test may clear (clearing a Redis cache would flush the broker's db).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]),
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -22,6 +22,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access import mfa_api_require
+
 from .. import selectors
 from ..models import Attachment
 from ..services import attachments as service
@@ -200,4 +202,5 @@ class AttachmentDownloadView(_AttachmentView):
     )
     def get(self, request: Request, reference: str, id: int) -> Any:
         attachment = selectors.attachment_get_for(user=request.user, reference=reference, pk=id)
+        mfa_api_require(request)  # after the 404: a session must have passed MFA
         return attachment_file_response(actor=request.user, attachment=attachment, via="api")

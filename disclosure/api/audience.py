@@ -55,13 +55,13 @@ class RecipientReadinessSerializer(serializers.ModelSerializer[FindingRecipient]
     )
     organization_name = serializers.CharField(source="organization.name", read_only=True)
     acknowledged_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="email", read_only=True
+        slug_field="email", read_only=True, allow_null=True
     )
     readiness_updated_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="email", read_only=True
+        slug_field="email", read_only=True, allow_null=True
     )
     first_seen_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="email", read_only=True
+        slug_field="email", read_only=True, allow_null=True
     )
     overdue = serializers.SerializerMethodField(
         help_text="Not acknowledged after the first reminder threshold, under embargo."

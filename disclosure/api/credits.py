@@ -101,6 +101,8 @@ class FindingCreditsView(APIView):
 class MyCreditsView(APIView):
     """Your own credits, on findings you may see."""
 
+    pagination_class = PageNumberPagination  # also tells the schema the answer is paginated
+
     @extend_schema(
         summary="Your credits (answer the pending ones)",
         parameters=[STATUS_FILTER],
@@ -115,7 +117,7 @@ class MyCreditsView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         credits = selectors_content.credits_of(request.user, status=wanted)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(credits, request, view=self)
         return paginator.get_paginated_response(MyCreditSerializer(page, many=True).data)
 

@@ -164,6 +164,7 @@ def _require_coordinator(request: Request) -> None:
 
 class DeliveryListView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = NewestFirstPagination  # also tells the schema the answer is paginated
 
     @extend_schema(
         summary="Deliveries (coordinators): filter by state, channel, organization, finding",
@@ -179,7 +180,7 @@ class DeliveryListView(APIView):
         _require_coordinator(request)
         filters = selectors_delivery.delivery_filters_parse(request.query_params)
         rows = selectors_delivery.deliveries_for(request.user, **filters)
-        paginator = NewestFirstPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
 
@@ -225,6 +226,7 @@ def _unread_param(request: Request) -> bool | None:
 
 class InboxView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = NewestFirstPagination  # also tells the schema the answer is paginated
 
     @extend_schema(
         summary="Your in-app notifications, newest first (?unread=true for unread only)",
@@ -233,7 +235,7 @@ class InboxView(APIView):
     )
     def get(self, request: Request) -> Response:
         items = selectors_delivery.inbox_of(request.user, unread=_unread_param(request))
-        paginator = NewestFirstPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(items, request, view=self)
         return paginator.get_paginated_response(InboxItemSerializer(page, many=True).data)
 

@@ -37,7 +37,8 @@ class ThreadSerializer(serializers.ModelSerializer[Thread]):
     organization: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
         slug_field="slug",
         read_only=True,
-        help_text="For the one-organization scope: that defender organization.",
+        allow_null=True,
+        help_text="For the one-organization scope: that defender organization; else null.",
     )
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="email", read_only=True
@@ -102,6 +103,7 @@ class FindingThreadsView(APIView):
     # finding they may not see (see FindingAccess).
     detail = True
     permission_classes = [FindingAccess]
+    pagination_class = PageNumberPagination  # also tells the schema the answer is paginated
 
     def finding(self, request: Request, reference: str) -> Finding:
         finding = selectors.finding_get_for(user=request.user, reference=reference)
@@ -115,7 +117,7 @@ class FindingThreadsView(APIView):
     )
     def get(self, request: Request, reference: str) -> Response:
         finding = self.finding(request, reference)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         threads = _with_counts(selectors.threads_visible_to(request.user, finding))
         page = paginator.paginate_queryset(threads, request, view=self)
         return paginator.get_paginated_response(ThreadSerializer(page, many=True).data)
@@ -152,6 +154,7 @@ class FindingThreadsView(APIView):
 
 class ThreadCommentsView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = PageNumberPagination  # also tells the schema the answer is paginated
 
     @extend_schema(
         summary="The thread's comments, oldest first",
@@ -166,7 +169,7 @@ class ThreadCommentsView(APIView):
     )
     def get(self, request: Request, thread_id: int) -> Response:
         thread = selectors.thread_get_for(user=request.user, pk=thread_id)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.comments_of(thread), request, view=self)
         return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
 

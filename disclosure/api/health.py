@@ -14,6 +14,7 @@ class HealthView(APIView):
     # No authentication: DRF would otherwise read the session or token on every probe.
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes: list[type] = []  # load balancers probe it often, from one address
 
     @extend_schema(
         summary="Liveness: the web process answers",

@@ -38,6 +38,8 @@ class _FindingRevisionsBase(APIView):
 
 
 class RevisionListView(_FindingRevisionsBase):
+    pagination_class = PageNumberPagination  # also tells the schema the answer is paginated
+
     @extend_schema(
         summary="A finding's revisions, oldest first",
         parameters=[REFERENCE],
@@ -45,7 +47,7 @@ class RevisionListView(_FindingRevisionsBase):
     )
     def get(self, request: Request, reference: str) -> Response:
         finding = self._finding(request, reference)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors_content.revisions_of(finding), request, view=self
         )

@@ -32,6 +32,7 @@ from .content import (
     visibility,
     visibility_kwargs,
 )
+from .zoned import ZONED_HELP, ZonedDateTimeField, time_zone_field, zoned_validate
 
 ACTIONS = (
     "edit",
@@ -137,6 +138,14 @@ class FindingSummarySerializer(serializers.ModelSerializer[Finding]):
     category = CategorySerializer(
         read_only=True, help_text=described("category", "The capability category.")
     )
+    # Declared: a ModelSerializer drops allow_blank from read-only fields, and the schema would
+    # then refuse the "" of a finding without a residual risk.
+    residual_risk_level = serializers.ChoiceField(
+        choices=Finding.RiskLevel.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=described("residual_risk_level", "After mitigations."),
+    )
     tlp = serializers.SerializerMethodField(
         help_text=described(
             "tlp", "The TLP 2.0 label, e.g. 'TLP:AMBER'; 'TLP:CLEAR' once released."
@@ -168,6 +177,10 @@ class FindingSummarySerializer(serializers.ModelSerializer[Finding]):
 
     @extend_schema_field(serializers.ChoiceField(choices=Finding.Tlp.labels))
     def get_tlp(self, finding: Finding) -> str:
+        # The detail gives the label this reader holds it under (policies.tlp_for: a defender
+        # brought in by a release stage has that stage's label).
+        if viewer_tlp := self.context.get("tlp"):
+            return str(Finding.Tlp(viewer_tlp).label)
         return tlp_label(finding)
 
 
@@ -337,7 +350,10 @@ class AdvisorySerializer(FindingSummarySerializer):
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
     actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="email", read_only=True, help_text="Empty for the system (the scheduler)."
+        slug_field="email",
+        read_only=True,
+        allow_null=True,
+        help_text="null for the system (the scheduler).",
     )
 
     class Meta:
@@ -455,10 +471,28 @@ class FindingAcceptSerializer(StrictInputSerializer):
         allow_empty=False,
         help_text="Slugs of the defender organizations to notify.",
     )
-    embargo_ends_at = AwareDateTimeField(
-        help_text="When the finding becomes public: an ISO 8601 time with a zone, in the future."
+    embargo_ends_at = ZonedDateTimeField(
+        help_text="When the finding becomes public, in the future: " + ZONED_HELP + " May be "
+        "left out when an embargo was proposed (POST .../embargo/propose/): its end is taken."
     )
+    time_zone = time_zone_field()
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    over_policy_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the end is beyond the policy maximum for the finding's risk "
+        "level (EMBARGO_POLICY_MAX_DAYS); stored and shown on the timeline.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return zoned_validate(attrs, "embargo_ends_at")
+
+
+class FindingAcceptProposedSerializer(FindingAcceptSerializer):
+    """The same, for a finding with a proposed embargo: the end may be left out."""
+
+    embargo_ends_at = ZonedDateTimeField(required=False, help_text=ZONED_HELP)
 
 
 class FindingRejectSerializer(StrictInputSerializer):

@@ -46,6 +46,10 @@ class TaxonomySerializer(serializers.ModelSerializer[Taxonomy]):
         help_text="True for the frameworks Forewarn ships with: those are read-only."
     )
     categories = TaxonomyCategorySerializer(many=True, read_only=True)
+    # Not a URLField: the schema would then call the "" of a taxonomy without one invalid.
+    source_url = serializers.CharField(
+        read_only=True, help_text="Where the framework is published, or empty."
+    )
 
     class Meta:
         model = Taxonomy

@@ -87,6 +87,7 @@ ASSIGNED_FILTER = OpenApiParameter(
 
 class TriageQueueView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = PageNumberPagination  # also tells the schema the answer is paginated
 
     @extend_schema(
         summary="The triage queue: submitted, in triage and waiting for the lab; "
@@ -107,7 +108,7 @@ class TriageQueueView(APIView):
             raise ValidationFailed(
                 {"assigned": f"Use one of: {', '.join(selectors.QUEUE_FILTERS)}."}
             )
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         queue = selectors.triage_queue_for(request.user, assigned=assigned)
         page = paginator.paginate_queryset(queue, request, view=self)
         return paginator.get_paginated_response(TriageQueueItemSerializer(page, many=True).data)

@@ -6,8 +6,20 @@ from rest_framework.routers import SimpleRouter
 from accounts import api_openpgp, api_registry
 from accounts.api import MeView, OrganizationListView
 
-from . import attachments, audience, credits, discussion, readiness, revisions, taxonomies, triage
+from . import (
+    attachments,
+    audience,
+    credits,
+    discussion,
+    readiness,
+    revisions,
+    stages,
+    taxonomies,
+    triage,
+)
 from . import deliveries as outbox
+from .calendar import urlpatterns as calendar_urls
+from .embargo import urlpatterns as embargo_urls
 from .health import HealthView
 from .publication import AdvisoryCsafView, AdvisoryUpdatesView
 from .views import AdvisoryViewSet, FindingViewSet
@@ -29,6 +41,10 @@ urlpatterns = [
     *api_registry.urlpatterns,
     # An organization's webhook endpoints (its admins).
     *webhook_urls,
+    # A defender organization's private calendar feeds (its admins).
+    *calendar_urls,
+    # The embargo (proposal, end, break, extension requests) and the finding's timeline.
+    *embargo_urls,
     # Triage (issue 3): the queue and one explicit endpoint per workflow action.
     path("triage/queue/", triage.TriageQueueView.as_view(), name="triage-queue"),
     *(
@@ -62,6 +78,12 @@ urlpatterns = [
         "findings/<str:reference>/readiness/",
         readiness.ReadinessView.as_view(),
         name="finding-readiness",
+    ),
+    # The staged release plan (issue 5).
+    path(
+        "findings/<str:reference>/release-plan/",
+        stages.ReleasePlanView.as_view(),
+        name="finding-release-plan",
     ),
     # Discussion threads.
     path(

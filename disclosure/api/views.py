@@ -25,13 +25,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.access import mfa_api_require
 from accounts.models import Organization
 
 from .. import policies, selectors
 from ..errors import NotAllowed, ValidationFailed
 from ..filters import FindingFilter
-from ..models import Finding, FindingRecipient
+from ..models import Embargo, Finding, FindingRecipient
 from ..services import audit, intake, readiness, triage
+from ..services.embargo import embargo_for
 from ..transitions import ALLOWED
 from .content import advisory_prefetches, detail_context
 from .filters import StrictFilterBackend
@@ -42,6 +44,7 @@ from .serializers import (
     AdvisorySerializer,
     AuditEventSerializer,
     ErrorSerializer,
+    FindingAcceptProposedSerializer,
     FindingAcceptSerializer,
     FindingCreateSerializer,
     FindingDetailSerializer,
@@ -163,6 +166,7 @@ def finding_detail_response(
         "may_view": may_view,
         "audience": audience,
         "actions": _actions_for(user, finding, audience) if may_view else [],
+        "tlp": policies.tlp_for(user, finding, recipients=rows),
     }
     if may_view:  # evidence, credits, revisions: embargoed content
         context.update(detail_context(user, finding, audience))
@@ -217,6 +221,8 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
             user=self.request.user, reference=self.kwargs[self.lookup_field]
         )
         self.check_object_permissions(self.request, finding)
+        if finding.state != Finding.State.RELEASED:
+            mfa_api_require(self.request)  # embargoed details: a session must have passed MFA
         return finding
 
     def list(self, request: Request) -> Response:
@@ -275,13 +281,18 @@ class FindingViewSet(viewsets.GenericViewSet[Finding]):
     def accept(self, request: Request, reference: str) -> Response:
         finding = self.get_object()
         _require(policies.can_triage(request.user), "Only coordinators can accept findings.")
-        data = _validated(FindingAcceptSerializer, request.data)
+        proposal = embargo_for(finding)
+        proposed = proposal is not None and proposal.state == Embargo.State.PROPOSED
+        data = _validated(
+            FindingAcceptProposedSerializer if proposed else FindingAcceptSerializer, request.data
+        )
         finding = triage.finding_accept(
             actor=request.user,
             finding=finding,
             organizations=_organizations(data["defender_organizations"]),
-            embargo_ends_at=data["embargo_ends_at"],
+            embargo_ends_at=data.get("embargo_ends_at"),
             note=data["note"],
+            over_policy_reason=data["over_policy_reason"],
         )
         return finding_detail_response(request, finding)
 

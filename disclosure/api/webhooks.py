@@ -12,10 +12,12 @@ from typing import Any
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.access import MFAVerifiedSession
 from accounts.api_registry import ORG_ERRORS, SLUG
 from accounts.models import Organization
 from accounts.selectors import organization_get_for
@@ -123,6 +125,8 @@ def _shown(endpoint: WebhookEndpoint, code: int = status.HTTP_200_OK) -> Respons
 
 
 class WebhookListView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSession]
+
     @extend_schema(
         summary="An organization's webhook endpoints (its admins)",
         parameters=[SLUG],
@@ -148,6 +152,8 @@ class WebhookListView(APIView):
 
 
 class WebhookDetailView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSession]
+
     @extend_schema(
         summary="One webhook endpoint",
         parameters=[SLUG, ENDPOINT_ID],
@@ -178,6 +184,8 @@ class WebhookDetailView(APIView):
 
 
 class WebhookRotateSecretView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSession]
+
     @extend_schema(
         summary="Rotate the signing secret; the old one keeps signing during the overlap",
         parameters=[SLUG, ENDPOINT_ID],
@@ -192,6 +200,8 @@ class WebhookRotateSecretView(APIView):
 
 
 class WebhookTestView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSession]
+
     @extend_schema(
         summary="Send a signed ping event now and report the receiver's answer",
         parameters=[SLUG, ENDPOINT_ID],
@@ -204,6 +214,8 @@ class WebhookTestView(APIView):
 
 
 class WebhookEnableView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSession]
+
     @extend_schema(
         summary="Deliver to a disabled endpoint again",
         parameters=[SLUG, ENDPOINT_ID],
@@ -216,6 +228,8 @@ class WebhookEnableView(APIView):
 
 
 class WebhookDisableView(APIView):
+    permission_classes = [IsAuthenticated, MFAVerifiedSession]
+
     @extend_schema(
         summary="Stop deliveries to an endpoint",
         parameters=[SLUG, ENDPOINT_ID],

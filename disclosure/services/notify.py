@@ -44,13 +44,14 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
 
-from ..models import AuditEvent, Delivery, Finding, WebhookEndpoint
+from ..models import AuditEvent, Delivery, Finding, FindingRecipient, WebhookEndpoint
 from .channels import DeliveryFailed, OnSent
 from .deliveries import email_bounce_clear, email_bounce_flag
 from .dispatch_threads import SentRecorder, lease_kept
@@ -235,9 +236,15 @@ def deliveries_claim(*, limit: int) -> list[Delivery]:
         Delivery.objects.filter(_due(now), pk__in=ids).update(
             state=State.SENDING, claimed_until=lease, attempts=F("attempts") + 1
         )
+    # The TLP of the release stage that brought each row's organization in (policies.
+    # tlp_for_delivery), in the same query.
+    stage_tlp = FindingRecipient.objects.filter(
+        finding_id=OuterRef("finding_id"), organization_id=OuterRef("organization_id")
+    ).values("stage__tlp")[:1]
     return list(
         Delivery.objects.filter(pk__in=ids, state=State.SENDING, claimed_until=lease)
         .select_related("finding", "recipient", "organization", "endpoint")
+        .annotate(stage_tlp=Subquery(stage_tlp))
         .order_by("id")
     )
 

@@ -21,7 +21,7 @@ from ..errors import Conflict, NotAllowed, ValidationFailed
 from ..models import AuditEvent, Delivery, Finding
 from ..transitions import transition, transition_check
 from .audit import audit_record
-from .embargo import audience_validate, embargo_end_validate, embargo_start
+from .embargo import audience_validate, embargo_accept_end, embargo_start
 from .notify import deliveries_enqueue
 
 State = Finding.State
@@ -108,22 +108,31 @@ def finding_accept(
     actor: Any,
     finding: Finding,
     organizations: list[Organization],
-    embargo_ends_at: datetime,
+    embargo_ends_at: datetime | None = None,
     note: str = "",
+    over_policy_reason: str = "",
 ) -> Finding:
-    """Accept, choose the defenders and start the embargo, all in one transaction."""
+    """Accept, choose the defenders and start the embargo, all in one transaction.
+
+    Without ``embargo_ends_at`` the proposed embargo's end is taken (services.embargo); past
+    the policy's maximum for the risk level ``over_policy_reason`` is required.
+    """
     _require_coordinator(actor, "accept findings")
     finding = _locked(finding)
     transition_check(finding, State.ACCEPTED)
     audience_validate(organizations)
-    embargo_end_validate(embargo_ends_at)
+    ends_at, over_policy_reason = embargo_accept_end(finding, embargo_ends_at, over_policy_reason)
     finding.accepted_at = timezone.now()
     event = transition(
         finding, State.ACCEPTED, actor=actor, note=note, update_fields=("accepted_at",)
     )
     _tell_lab(finding, event)
     return embargo_start(
-        actor=actor, finding=finding, organizations=organizations, ends_at=embargo_ends_at
+        actor=actor,
+        finding=finding,
+        organizations=organizations,
+        ends_at=ends_at,
+        over_policy_reason=over_policy_reason,
     )
 
 

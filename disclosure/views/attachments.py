@@ -22,6 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import mfa_challenge
+
 from .. import policies, selectors
 from ..errors import ApplicationError, ValidationFailed
 from ..models import Attachment, Finding
@@ -130,6 +132,8 @@ def attachment_download(request: HttpRequest, reference: str, pk: int) -> HttpRe
     if not request.user.is_authenticated:
         return _not_found(request)
     attachment = selectors.attachment_get_for(user=request.user, reference=reference, pk=pk)
+    if challenge := mfa_challenge(request):  # embargoed evidence: MFA first (accounts.access)
+        return challenge
     return attachment_file_response(actor=request.user, attachment=attachment, via="page")
 
 

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import mfa_challenge
 from accounts.models import Organization
 
 from .. import policies, selectors
@@ -33,6 +34,8 @@ from . import attachments as attachment_pages
 from . import audience as audience_pages
 from . import content as content_pages
 from . import discussion as discussion_pages
+from . import embargo as embargo_pages
+from . import stages as stage_pages
 from . import triage as triage_pages
 
 State = Finding.State
@@ -61,6 +64,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["embargoed"] = findings_with_overdue(
             selectors.findings_visible_to(user)
             .filter(state=State.EMBARGOED)
+            .select_related("embargo")  # an extension asked for is flagged
             .order_by("embargo_ends_at", "id")
         )
     if defenders:
@@ -75,6 +79,9 @@ def finding_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if not request.user.is_authenticated:
         return _anonymous_finding(request, reference)
     finding = selectors.finding_get_for(user=request.user, reference=reference)
+    # Embargoed details only to a session that passed MFA (accounts.access).
+    if finding.state != State.RELEASED and (challenge := mfa_challenge(request)):
+        return challenge
     return _detail_response(request, finding)
 
 
@@ -118,6 +125,9 @@ def _detail_response(
         "can_acknowledge": any(r.acknowledged_at is None for r in mine)
         and policies.can_acknowledge(user, finding),
         "audit_events": selectors.audit_events_for(finding) if is_lab or is_coordinator else None,
+        # The label this reader holds it under (a release stage's, for the organizations it
+        # brought in); _tlp.html shows it.
+        "viewer_tlp": Finding.Tlp(policies.tlp_for(user, finding, recipients=recipients)),
     }
     if policies.can_triage(user) and State.ACCEPTED in ALLOWED[finding.state]:
         context.update(audience_pages.accept_context(finding, accept_form))
@@ -126,8 +136,12 @@ def _detail_response(
     context.update(attachment_pages.attachments_context(user, finding))
     context.update(content_pages.content_context(user, finding, recipients=recipients, bound=forms))
     context.update(triage_pages.triage_context(user, finding, bound=forms))
+    context.update(embargo_pages.embargo_context(user, finding, recipients=recipients, bound=forms))
     context.update(
         audience_pages.audience_context(user, finding, recipients=recipients, bound=forms)
+    )
+    context.update(
+        stage_pages.release_plan_context(user, finding, recipients=recipients, bound=forms)
     )
     context.update(
         discussion_pages.discussion_context(user, finding, recipients=recipients, bound=forms)
@@ -172,6 +186,7 @@ def finding_accept(request: HttpRequest, reference: str) -> HttpResponse:
                 organizations=list(form.cleaned_data["defender_organizations"]),
                 embargo_ends_at=form.cleaned_data["embargo_ends_at"],
                 note=form.cleaned_data["note"],
+                over_policy_reason=form.cleaned_data["over_policy_reason"],
             )
         except ApplicationError as exc:
             if not isinstance(exc.detail, dict):

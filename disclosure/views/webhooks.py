@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import mfa_required, reauth_required
 from accounts.models import Organization
 from accounts.selectors import organization_get_for
 
@@ -65,6 +66,8 @@ def _page(
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_http_methods(["GET", "POST"])
 def organization_webhooks(request: HttpRequest, slug: str) -> HttpResponse:
     """The page; a POST adds an endpoint and shows its secret in this response only."""
@@ -92,6 +95,8 @@ def _endpoint(request: HttpRequest, slug: str, pk: int) -> tuple[Organization, W
 
 @never_cache
 @login_required
+@mfa_required
+@reauth_required
 @require_POST
 def webhook_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organization, endpoint = _endpoint(request, slug, pk)
@@ -110,6 +115,7 @@ def webhook_rotate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
 @require_POST
 def webhook_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organization, endpoint = _endpoint(request, slug, pk)
@@ -123,6 +129,7 @@ def webhook_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
 @require_POST
 def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organization, endpoint = _endpoint(request, slug, pk)
@@ -143,6 +150,7 @@ def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
 @require_POST
 def webhook_enable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organization, endpoint = _endpoint(request, slug, pk)
@@ -158,6 +166,7 @@ def webhook_enable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 @never_cache
 @login_required
+@mfa_required
 @require_POST
 def webhook_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     organization, endpoint = _endpoint(request, slug, pk)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from disclosure.models import FindingRecipient
+from tests.browser.login import log_in
 
 
 @pytest.mark.browser
@@ -15,10 +15,7 @@ def test_a_defender_opens_the_notified_finding_and_acknowledges_it(
 ):
     finding = world.embargoed()
 
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(world.defender_user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, world.defender_user, password)
 
     inbox = page.get_by_role("region", name="Inbox")
     expect(inbox.get_by_role("row", name=finding.reference)).to_contain_text("Not yet")

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from tests.browser.login import log_in
 from tests.factories import attachments as files
 
 
@@ -19,10 +20,7 @@ def test_a_lab_attaches_evidence_and_downloads_it(
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     finding = world.file()
 
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(world.lab_user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, world.lab_user, password)
     page.goto(live_server.url + reverse("finding-detail", args=[finding.reference]))
 
     section = page.get_by_role("region", name="Evidence attachments")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import expect
 
 from disclosure.models import Finding
+from tests.browser.login import log_in
 
 
 @pytest.mark.browser
 def test_a_lab_member_files_a_complete_finding_and_sees_it_in_full(
     live_server, world, password, page, screenshot
 ):
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(world.lab_user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, world.lab_user, password)
     page.get_by_role("link", name="File a finding").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("File a finding")
 

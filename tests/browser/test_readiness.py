@@ -8,6 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
 from disclosure.models import FindingRecipient
+from tests.browser.login import log_in
 
 STATEMENT = "Filters on exploit-shaped traffic are live at all substations."
 
@@ -16,10 +17,7 @@ def _log_in(browser: Browser, live_server, user, password) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, user, password)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
     return page
 

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Organization, User
 from tests.accounts.conftest import LINK_RE
+from tests.browser.login import log_in
 
 APPLICANT = "ines@harbour-water.example"
 PASSWORD = "quiet-harbour-lantern-42"
@@ -39,10 +40,7 @@ def test_registering_an_organization(live_server, world, password, page, screens
     assert org.status == Organization.Status.APPLIED
 
     # A coordinator reviews the applications and verifies it.
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(world.coordinator.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, world.coordinator, password)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Organizations").click()
     row = page.get_by_role("row", name="Harbour Water Authority")
     expect(row).to_contain_text("Applied, awaiting verification")

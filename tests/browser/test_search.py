@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from disclosure.models import CapabilityCategory, Finding
+from tests.browser.login import log_in
 from tests.factories import FindingFactory
 
 
@@ -34,10 +34,7 @@ def test_a_coordinator_searches_filters_and_pages_through_findings(
         tlp="RED",
     )
 
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(world.coordinator.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, world.coordinator, password)
     page.get_by_role("link", name="Findings", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Findings")

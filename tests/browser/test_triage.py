@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
 from disclosure.models import Delivery, Finding
+from tests.browser.login import log_in
 
 QUESTION = "Which checkpoint produced the 31% figure: base or as deployed?"
 ANSWER = "The as-deployed checkpoint, with the production system prompt."
@@ -24,10 +24,7 @@ def _log_in(browser: Browser, live_server, user, password) -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, user, password)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
     return page
 
@@ -102,7 +99,7 @@ def test_a_coordinator_triages_a_finding_with_the_lab_answering(
     expect(coordinator.get_by_role("region", name="Messages with the lab")).to_contain_text(ANSWER)
     ends = (datetime.now(UTC) + timedelta(days=10)).replace(second=0, microsecond=0)
     coordinator.get_by_label("Grid ISAC (Energy)").check()
-    coordinator.get_by_label("Embargo ends (UTC)").fill(ends.strftime("%Y-%m-%dT%H:%M"))
+    coordinator.get_by_label("Embargo ends").fill(ends.strftime("%Y-%m-%dT%H:%M"))
     shot(coordinator, "5-coordinator-accepting")
     coordinator.get_by_role("button", name="Accept and notify").click()
     expect(coordinator.get_by_role("status")).to_contain_text("accepted and under embargo")

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from base64 import b32decode
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, User
-from disclosure.management.commands.seed_demo import ADMIN_EMAIL, DEMO_ORGANIZATIONS, DEMO_PASSWORD
+from disclosure.management.commands.seed_demo import (
+    ADMIN_EMAIL,
+    DEMO_ORGANIZATIONS,
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+)
 from disclosure.models import AuditEvent, Finding, FindingRecipient
 from disclosure.selectors import triage_queue_for
 
 pytestmark = pytest.mark.django_db
+
+
+def authenticate(**credentials: str) -> User | None:
+    # django-axes counts failures per client, so authentication needs a request.
+    return django_authenticate(RequestFactory().post("/login/"), **credentials)
 
 
 def seed(*args: str) -> str:
@@ -110,3 +123,13 @@ def test_refuses_to_run_without_debug_unless_forced(settings) -> None:
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("seed_demo", stdout=StringIO())
     assert not User.objects.exists()
+
+
+def test_every_demo_account_has_the_documented_authenticator() -> None:
+    output = seed()
+    assert DEMO_TOTP_SECRET in output
+    seed()  # no second device
+    for user in User.objects.all():
+        device = TOTPDevice.objects.get(user=user)
+        assert device.confirmed
+        assert device.bin_key == b32decode(DEMO_TOTP_SECRET)

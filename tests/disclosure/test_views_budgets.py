@@ -84,8 +84,9 @@ def test_detail_query_budget(client, world, django_assert_max_num_queries, rows)
         OrganizationFactory()  # defender organizations offered by the accept form
     client = _as(client, world.coordinator)
     # +3 for triage (its messages, the coordinators to assign to) and the discussion threads;
-    # +2 for the proposed audience (subscriptions, sectors); +1 for the nav's unread count.
-    with django_assert_max_num_queries(20):
+    # +2 for the proposed audience (subscriptions, sectors); +1 for the nav's unread count;
+    # +1 for the embargo panel (the embargo, proposed or not).
+    with django_assert_max_num_queries(21):
         assert client.get(_detail(finding)).status_code == 200
 
 

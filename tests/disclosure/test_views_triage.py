@@ -436,8 +436,10 @@ def test_detail_with_threads_query_budget(client, world, django_assert_max_num_q
     # Of these, triage and discussion take 5: the triage notes, the assignee, the coordinators
     # to assign to, the threads and their comments. +3 for a coordinator's audience controls
     # (the proposal's subscriptions and sectors, the organizations not yet notified); +2 for a
-    # defender's first read ("seen": its UPDATE and audit row).
-    with django_assert_max_num_queries(22):
+    # defender's first read ("seen": its UPDATE and audit row); +2 for the embargo panel (the
+    # embargo, its extension requests); +5 for a coordinator's release plan card (its stages,
+    # their organizations and sectors; the form's choices of organizations and sectors).
+    with django_assert_max_num_queries(29):
         response = client.get(_detail(finding))
     assert response.status_code == 200
     assert len(response.context["discussion"]["threads"]) == rows

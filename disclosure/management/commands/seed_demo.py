@@ -6,6 +6,7 @@ finding is filed only while there is no finding at all.
 
 from __future__ import annotations
 
+from base64 import b32decode
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Membership, Organization, User
 from disclosure.models import CapabilityCategory, Finding, Sector, Subscription
@@ -20,6 +22,9 @@ from disclosure.services.intake import finding_create, finding_submit
 
 # Public by design: it is printed on every start. Long and uncommon enough for the validators.
 DEMO_PASSWORD = "forewarn-demo-2026"  # noqa: S105
+# Every demo account has a TOTP authenticator with this (public) secret: add it to an
+# authenticator app once, or print the current code (README, "Demo accounts").
+DEMO_TOTP_SECRET = "FOREWARNDEMOTOTPSECRETKEYFORDEMO"  # noqa: S105 (base32, public like the password)
 
 Kind = Organization.Kind
 
@@ -157,7 +162,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             reset = options["reset_passwords"]
             members = [_member(spec, reset_password=reset) for spec in DEMO_ORGANIZATIONS]
-            _user(ADMIN_EMAIL, "Demo Admin", superuser=True, reset_password=reset)
+            admin = _user(ADMIN_EMAIL, "Demo Admin", superuser=True, reset_password=reset)
+            for user in [*(u for _, u in members), admin]:
+                _authenticator(user)
             _audience_preferences()
             lab, lab_user = members[0]
             example = _example_finding(lab_user=lab_user, lab=lab)
@@ -170,7 +177,10 @@ class Command(BaseCommand):
         table += [(u.email, s.name, s.kind) for s, u in zip(DEMO_ORGANIZATIONS, users, strict=True)]
         table.append((ADMIN_EMAIL, "(superuser, /admin/)", "admin"))
         widths = [max(len(row[i]) for row in table) for i in range(3)]
-        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        self.stdout.write(
+            f"Demo logins (password for all: {DEMO_PASSWORD}; two-factor code from the TOTP "
+            f"secret {DEMO_TOTP_SECRET}):"
+        )
         for row in table:
             self.stdout.write(
                 "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
@@ -203,6 +213,17 @@ def _user(email: str, full_name: str, *, superuser: bool = False, reset_password
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
     return user
+
+
+def _authenticator(user: User) -> None:
+    """The demo TOTP device, unless the user has an authenticator already (theirs stays)."""
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        TOTPDevice.objects.create(
+            user=user,
+            name="Demo authenticator",
+            key=b32decode(DEMO_TOTP_SECRET).hex(),
+            confirmed=True,
+        )
 
 
 def _member(spec: DemoOrganization, *, reset_password: bool) -> tuple[Organization, User]:

@@ -36,7 +36,8 @@ from django.utils import timezone
 from accounts.models import OpenPGPKey
 from accounts.openpgp import fingerprint_display, openpgp_key_usable
 
-from ...models import Delivery
+from ... import policies
+from ...models import Delivery, Embargo, Finding
 from . import DeliveryFailed, OnSent
 from .mime import PGPMIMEMessage, PlainTextMessage, text_entity
 from .site_key import site_key
@@ -47,6 +48,7 @@ SUBJECTS: dict[str, str] = {
     Event.RELEASED: "[Forewarn] [{tlp}] {ref} has been released",
     Event.TRIAGED: "[Forewarn] [{tlp}] {ref}: the coordinators have updated your finding",
     Event.REMINDER: "[Forewarn] [{tlp}] {ref}: reminder to acknowledge an embargoed finding",
+    Event.EMBARGO_CHANGED: "[Forewarn] [{tlp}] {ref}: the embargo has changed",
 }
 # Encrypted mail: the subject travels in the clear, so it says no more than the label and the
 # reference; the one above is inside, as a protected header.
@@ -56,12 +58,14 @@ URL_NAMES: dict[str, str] = {
     Event.RELEASED: "advisory-detail",
     Event.TRIAGED: "finding-detail",
     Event.REMINDER: "finding-detail",
+    Event.EMBARGO_CHANGED: "finding-timeline",
 }
 TEMPLATES: dict[str, str] = {
     Event.NOTIFIED: "emails/finding_notified.txt",
     Event.RELEASED: "emails/finding_released.txt",
     Event.TRIAGED: "emails/finding_triaged.txt",
     Event.REMINDER: "emails/finding_reminder.txt",
+    Event.EMBARGO_CHANGED: "emails/embargo_changed.txt",
 }
 
 
@@ -72,10 +76,9 @@ def _address(delivery: Delivery) -> str:
 
 
 def _tlp(delivery: Delivery) -> str:
-    # A released finding is public: its advisory is TLP:CLEAR whatever the label was.
-    if delivery.event == Event.RELEASED:
-        return "TLP:CLEAR"
-    return delivery.finding.get_tlp_display()
+    # A release says TLP:CLEAR (the advisory is public); an organization brought in by a
+    # release stage gets that stage's label.
+    return str(Finding.Tlp(policies.tlp_for_delivery(delivery)).label)
 
 
 def _body(delivery: Delivery) -> str:
@@ -89,6 +92,8 @@ def _body(delivery: Delivery) -> str:
         "url": settings.SITE_URL + reverse(URL_NAMES[delivery.event], args=[finding.reference]),
         "login_url": settings.SITE_URL + reverse("login"),
     }
+    if delivery.event == Event.EMBARGO_CHANGED:  # a proposal's end is on the embargo only
+        context["embargo"] = Embargo.objects.filter(finding_id=finding.pk).first()
     return render_to_string(TEMPLATES[delivery.event], context)
 
 

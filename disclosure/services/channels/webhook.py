@@ -39,7 +39,8 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from ...models import Delivery, Finding, WebhookEndpoint
+from ... import policies
+from ...models import Delivery, Embargo, Finding, WebhookEndpoint
 from . import DeliveryFailed, OnSent, http
 from .ssrf import Target, WebhookURLError, url_check
 
@@ -53,6 +54,7 @@ SNIPPET_LENGTH = 200
 # Page and API links per event: a released finding is read as a public advisory.
 LINKS: dict[str, tuple[str, str]] = {
     Event.RELEASED: ("advisory-detail", "api:advisory-detail"),
+    Event.EMBARGO_CHANGED: ("finding-timeline", "api:finding-embargo"),
 }
 DEFAULT_LINKS = ("finding-detail", "api:finding-detail")
 
@@ -84,12 +86,12 @@ def payload(delivery: Delivery) -> dict[str, Any]:
     """The thin body of a delivery: reference, TLP, state, dates, links; nothing embargoed."""
     finding: Finding = delivery.finding
     html, api = LINKS.get(delivery.event, DEFAULT_LINKS)
-    return {
+    body: dict[str, Any] = {
         "type": delivery.event,
         "timestamp": _iso(delivery.created_at),
         "data": {
             "reference": finding.reference,
-            "tlp": finding.get_tlp_display(),
+            "tlp": Finding.Tlp(policies.tlp_for_delivery(delivery)).label,
             "state": finding.state,
             "embargo_ends_at": _iso(finding.embargo_ends_at),
             "organization": delivery.organization.slug,
@@ -99,6 +101,14 @@ def payload(delivery: Delivery) -> dict[str, Any]:
             },
         },
     }
+    if delivery.event == Event.EMBARGO_CHANGED:  # a proposal's end is on the embargo only
+        embargo = Embargo.objects.filter(finding_id=finding.pk).first()
+        data: dict[str, Any] = body["data"]
+        data["embargo"] = {
+            "state": embargo.state if embargo else None,
+            "ends_at": _iso(embargo.ends_at) if embargo else None,
+        }
+    return body
 
 
 def ping_payload(endpoint: WebhookEndpoint) -> dict[str, Any]:

@@ -32,6 +32,8 @@ ROUTES = [
     ("delete", "audience", {"organization": "grid-isac", "reason": "No"}),
     ("get", "recipients", None),
     ("post", "readiness", {"readiness": "ready"}),
+    ("get", "release-plan", None),
+    ("put", "release-plan", {"stages": [{}, {"audience": "public"}]}),
 ]
 ROUTE_IDS = [f"{method}-{action or 'detail'}" for method, action, _ in ROUTES]
 OUTSIDERS = {

@@ -109,6 +109,8 @@ def test_the_audit_trail_lists_each_transition_for_the_lab_and_coordinators(worl
             "finding.submitted",
             "finding.accepted",
             "finding.embargoed",
+            "embargo.activated",
+            "finding.release_planned",
         ]
     accepted = body["results"][2]
     assert (accepted["actor"], accepted["from_state"], accepted["to_state"]) == (
