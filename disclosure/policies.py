@@ -379,6 +379,7 @@ def tlp_for(
     mine = org_ids(user, Kind.DEFENDER)
     if not mine:
         return finding.tlp
+    labels: list[str | None]
     if recipients is None:
         labels = list(
             finding.recipients.filter(organization_id__in=mine).values_list("stage__tlp", flat=True)

@@ -72,6 +72,9 @@ def plan_default(
     existing = list(finding.stages.order_by("position"))
     if existing:
         return existing
+    ends_at = finding.embargo_ends_at
+    if ends_at is None:  # the check constraint embargoed_has_end makes this impossible
+        raise Conflict(f"Finding {finding.reference} has no embargo end to plan a release for.")
     if cause is None:
         cause = _acceptance_event(finding)
     now = timezone.now()
@@ -91,7 +94,7 @@ def plan_default(
         position=2,
         audience=Audience.PUBLIC,
         tlp=Finding.Tlp.CLEAR,
-        scheduled_at=finding.embargo_ends_at,
+        scheduled_at=ends_at,
         created_by=actor,
     )
     stages = [first, public]
