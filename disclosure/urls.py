@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.decorators.cache import cache_control
 
 from .feeds import AdvisoryFeed
+from .views import advisory_update as advisory_update_views
 from .views import attachments as attachment_views
 from .views import audience as audience_views
 from .views import calendar as calendar_views
@@ -168,6 +169,11 @@ urlpatterns = [
         name="advisory-feed",
     ),
     path("advisories/<str:reference>/", views.advisory_detail, name="advisory-detail"),
+    path(
+        "advisories/<str:reference>/update/",
+        advisory_update_views.advisory_update,
+        name="advisory-update",
+    ),
     path(
         ".well-known/csaf/provider-metadata.json",
         csaf_views.provider_metadata,

@@ -256,5 +256,6 @@ def advisory_detail(request: HttpRequest, reference: str) -> HttpResponse:
         # Publication: its public revision history and its CSAF 2.0 document.
         "versions": advisory_versions(finding),
         "csaf_path": csaf_path(finding),
+        "may_update": policies.can_update_advisory(request.user, finding),
     }
     return render(request, "disclosure/advisory_detail.html", context)
