@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import scheduling as bench
+from processes import kill_tree
 
 
 class Crew:
@@ -46,7 +47,7 @@ class Crew:
 
     def kill(self, name: str) -> None:
         self.down.add(name)
-        bench.kill_tree(self.processes[name])
+        kill_tree(self.processes[name])
 
     def start(self, name: str) -> None:
         self.processes[name] = self.starters[name]()
@@ -67,7 +68,7 @@ class Crew:
 
     def stop_all(self) -> None:
         for process in self.processes.values():
-            bench.kill_tree(process, signal.SIGTERM)
+            kill_tree(process, signal.SIGTERM)
 
 
 def main() -> None:
@@ -164,7 +165,7 @@ def main() -> None:
         print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         crew.stop_all()
-        bench.kill_tree(receivers, signal.SIGTERM)
+        kill_tree(receivers, signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -27,163 +27,32 @@ A benchmark prints figures; it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
-import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from processes import Stack, bench_env, free_port, kill_tree, peak_memory_mb  # noqa: E402
 
 REDIS_PORT = 6390
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/forewarn_fanout"
 VAR_DIR = Path(os.environ.get("FOREWARN_VAR_DIR", "/tmp/forewarn-fanout"))  # noqa: S108
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-SMTP_PORT = _free_port()
-HTTP_PORT = _free_port()
-ENV = {
-    "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_URL),
-    "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-    "DJANGO_SETTINGS_MODULE": "bench.settings",
-    "SECRET_KEY": "bench-only-not-secret",
-    "DJANGO_DEBUG": "false",
-    "SECURE_SSL_REDIRECT": "false",
-    "SECURE_HSTS_SECONDS": "0",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SITE_URL": "https://forewarn.example",
-    "LOG_LEVEL": "WARNING",
-    "FOREWARN_VAR_DIR": str(VAR_DIR),
-    "EMAIL_URL": f"smtp://127.0.0.1:{SMTP_PORT}",
-    # The receivers are on loopback, which production refuses unless allowed (SSRF guard).
-    "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-    "OPENPGP_SIGNING_KEY_FILE": str(VAR_DIR / "site-key.asc"),
-}
+SMTP_PORT = free_port()
+HTTP_PORT = free_port()
+ENV = bench_env(
+    database_url=DEFAULT_URL, redis_port=REDIS_PORT, var_dir=VAR_DIR, smtp_port=SMTP_PORT
+)
 os.environ.update(ENV)
-
-
-# --- Services.
-
-
-def _redis(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["redis-cli", "-p", str(REDIS_PORT), *args], capture_output=True, check=False
-    )
-
-
-def _redis_start() -> None:
-    if _redis("ping").stdout.strip() == b"PONG":
-        return
-    subprocess.run(
-        [
-            "redis-server",
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(REDIS_PORT),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(VAR_DIR),
-        ],
-        check=True,
-    )
-    _wait(lambda: _redis("ping").stdout.strip() == b"PONG", "Redis to start")
-
-
-def _redis_restart() -> None:
-    _redis("shutdown", "nosave")
-    _wait(lambda: _redis("ping").returncode != 0, "Redis to stop")
-    _redis_start()
-
-
-def _wait(check, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-def _spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    log = open(VAR_DIR / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
-    return subprocess.Popen(
-        argv, cwd=ROOT, env={**os.environ, **ENV}, stdout=log, stderr=log, start_new_session=True
-    )
-
-
-def _worker(n: int) -> subprocess.Popen[bytes]:
-    return _spawn(
-        f"worker-{n}",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "-l",
-            "warning",
-            "-n",
-            f"fanout-{n}-{time.time_ns()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-    )
-
-
-def _kill_tree(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _peak_memory_mb(process: subprocess.Popen[bytes]) -> float:
-    """The largest VmHWM (peak resident set) among the processes of the worker's group."""
-    peak = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != process.pid:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except (OSError, ProcessLookupError):
-            continue
-    return peak / 1024
-
-
-def _stats() -> dict[str, float]:
-    with urlopen(f"http://127.0.0.1:{HTTP_PORT}/stats", timeout=10) as response:
-        return dict(json.load(response))
+STACK = Stack(REDIS_PORT, VAR_DIR, ENV, SMTP_PORT, HTTP_PORT, "fanout")
 
 
 # --- Database and seed.
@@ -352,8 +221,8 @@ def main() -> None:
     args = parser.parse_args()
 
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    _redis_start()
-    _redis("flushall")
+    STACK.redis_start()
+    STACK.redis("flushall")
     _setup_django()
     _seed(args.contacts)
     from disclosure.models import WebhookEndpoint
@@ -362,36 +231,11 @@ def main() -> None:
         url=f"http://127.0.0.1:{HTTP_PORT}/hook", disabled_at=None
     )
 
-    receivers = _spawn(
-        "receivers",
-        [
-            sys.executable,
-            str(ROOT / "bench" / "receivers.py"),
-            "--smtp-port",
-            str(SMTP_PORT),
-            "--http-port",
-            str(HTTP_PORT),
-        ],
-    )
-    workers = [_worker(n) for n in range(args.workers)]
-    beat = _spawn(
-        "beat",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "beat",
-            "-l",
-            "warning",
-            "-s",
-            str(VAR_DIR / "celerybeat-schedule"),
-        ],
-    )
+    receivers = STACK.receivers()
+    workers = [STACK.worker(n) for n in range(args.workers)]
+    beat = STACK.beat()
     processes = [receivers, *workers, beat]
     try:
-        _wait(lambda: _try_stats() is not None, "the receivers")
         time.sleep(3)  # the workers' start-up (imports, broker connection)
         finding = _finding()
         accept_s, outbox_s, cause = _accept(finding, args.contacts)
@@ -414,20 +258,20 @@ def main() -> None:
         )
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            stats = _stats()
+            stats = STACK.stats()
             arrived = stats["mail_unique"] + stats["webhook_unique"]
             if args.fault and not faulted and arrived >= (2 * expected) // 3:
                 print(f"  FAULT at {arrived:,} of {2 * expected:,} arrived: kill -9 worker 0,")
-                _kill_tree(workers[0])
+                kill_tree(workers[0])
                 print("  restart Redis (its queued messages are lost), start a new worker")
-                _redis_restart()
-                workers[0] = _worker(args.workers)
+                STACK.redis_restart()
+                workers[0] = STACK.worker(args.workers)
                 processes.append(workers[0])
                 faulted = True
             if stats["mail_unique"] >= expected and stats["webhook_unique"] >= expected:
                 break
             time.sleep(0.2)
-        stats = _stats()
+        stats = STACK.stats()
         elapsed = (stats["last_at"] or committed) - committed
         delivered = stats["mail_unique"] + stats["webhook_unique"]
         counts = _counts(cause)
@@ -448,17 +292,10 @@ def main() -> None:
             + ", ".join(f"{c}/{s} {n:,}" for (c, s), n in sorted(counts.items()))
         )
         for n, worker in enumerate(workers):
-            print(f"  worker {n} peak memory (VmHWM): {_peak_memory_mb(worker):6.0f} MB")
+            print(f"  worker {n} peak memory (VmHWM): {peak_memory_mb(worker):6.0f} MB")
     finally:
         for process in processes:
-            _kill_tree(process, signal.SIGTERM)
-
-
-def _try_stats() -> dict[str, float] | None:
-    try:
-        return _stats()
-    except OSError:
-        return None
+            kill_tree(process, signal.SIGTERM)
 
 
 if __name__ == "__main__":

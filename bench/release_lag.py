@@ -24,6 +24,7 @@ import time
 from datetime import timedelta
 
 import scheduling as bench
+from processes import kill_tree
 
 
 def main() -> None:
@@ -67,7 +68,7 @@ def main() -> None:
         print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         for process in processes:
-            bench.kill_tree(process, signal.SIGTERM)
+            kill_tree(process, signal.SIGTERM)
 
 
 if __name__ == "__main__":

@@ -11,25 +11,19 @@ process each) and celery beat. Import this module first: it sets the environment
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from processes import Stack, bench_env, free_port  # noqa: E402
 
 REDIS_PORT = 6391
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/forewarn_releases"
@@ -37,164 +31,15 @@ VAR_DIR = Path(os.environ.get("FOREWARN_VAR_DIR", "/tmp/forewarn-releases"))  # 
 DEFENDERS = 20  # the pool each finding's few notified organizations come from
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-SMTP_PORT = _free_port()
-HTTP_PORT = _free_port()
-ENV = {
-    "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_URL),
-    "REDIS_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-    "DJANGO_SETTINGS_MODULE": "bench.settings",
-    "SECRET_KEY": "bench-only-not-secret",
-    "DJANGO_DEBUG": "false",
-    "SECURE_SSL_REDIRECT": "false",
-    "SECURE_HSTS_SECONDS": "0",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SITE_URL": "https://forewarn.example",
-    "LOG_LEVEL": "WARNING",
-    "FOREWARN_VAR_DIR": str(VAR_DIR),
-    "EMAIL_URL": f"smtp://127.0.0.1:{SMTP_PORT}",
-    "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-    "OPENPGP_SIGNING_KEY_FILE": str(VAR_DIR / "site-key.asc"),
-}
+SMTP_PORT = free_port()
+HTTP_PORT = free_port()
+ENV = bench_env(
+    database_url=DEFAULT_URL, redis_port=REDIS_PORT, var_dir=VAR_DIR, smtp_port=SMTP_PORT
+)
 os.environ.update(ENV)
-
-
-def wait(check: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-# --- Processes.
-
-
-def redis(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["redis-cli", "-p", str(REDIS_PORT), *args], capture_output=True, check=False
-    )
-
-
-def redis_start() -> None:
-    if redis("ping").stdout.strip() == b"PONG":
-        return
-    subprocess.run(
-        [
-            "redis-server",
-            "--daemonize",
-            "yes",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(REDIS_PORT),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(VAR_DIR),
-        ],
-        check=True,
-    )
-    wait(lambda: redis("ping").stdout.strip() == b"PONG", "Redis to start")
-
-
-def redis_stop() -> None:
-    redis("shutdown", "nosave")
-    wait(lambda: redis("ping").returncode != 0, "Redis to stop")
-
-
-def spawn(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    log = open(VAR_DIR / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
-    return subprocess.Popen(
-        argv, cwd=ROOT, env={**os.environ, **ENV}, stdout=log, stderr=log, start_new_session=True
-    )
-
-
-def worker(n: int) -> subprocess.Popen[bytes]:
-    return spawn(
-        f"worker-{n}",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "-l",
-            "warning",
-            "-n",
-            f"releases-{n}-{time.time_ns()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-    )
-
-
-def beat(n: int = 0) -> subprocess.Popen[bytes]:
-    return spawn(
-        f"beat-{n}",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "beat",
-            "-l",
-            "warning",
-            "-s",
-            str(VAR_DIR / f"celerybeat-schedule-{n}"),
-        ],
-    )
-
-
-def receivers() -> subprocess.Popen[bytes]:
-    process = spawn(
-        "receivers",
-        [
-            sys.executable,
-            str(ROOT / "bench" / "receivers.py"),
-            "--smtp-port",
-            str(SMTP_PORT),
-            "--http-port",
-            str(HTTP_PORT),
-        ],
-    )
-    wait(lambda: _try_stats() is not None, "the receivers")
-    return process
-
-
-def kill_tree(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    """Signal the process's whole group (a prefork worker and its child)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def stats() -> dict[str, Any]:
-    with urlopen(f"http://127.0.0.1:{HTTP_PORT}/stats", timeout=10) as response:
-        return dict(json.load(response))
-
-
-def _try_stats() -> dict[str, Any] | None:
-    try:
-        return stats()
-    except OSError:
-        return None
+STACK = Stack(REDIS_PORT, VAR_DIR, ENV, SMTP_PORT, HTTP_PORT, "releases")
+redis, redis_start, redis_stop = STACK.redis, STACK.redis_start, STACK.redis_stop
+worker, beat, receivers, stats = STACK.worker, STACK.beat, STACK.receivers, STACK.stats
 
 
 # --- Database and findings.
