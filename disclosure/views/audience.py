@@ -9,27 +9,23 @@ error on the form and the error's 4xx.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.models import Organization
 
 from .. import policies, selectors, selectors_audience
-from ..errors import ApplicationError, NotAllowed
-from ..forms import AcceptForm, DefenderChoiceField, form_add_application_error
+from ..forms import AcceptForm, DefenderChoiceField
 from ..models import Finding, FindingRecipient
 from ..services import audience as audience_service
 from ..services import readiness as readiness_service
-from . import findings as finding_pages
+from .actions import finding_action
 
 Readiness = FindingRecipient.Readiness
 
@@ -184,36 +180,6 @@ def audience_context(
 # --- Actions.
 
 
-def _act(
-    request: HttpRequest,
-    reference: str,
-    *,
-    name: str,
-    may: Callable[[Any, Finding], bool],
-    refusal: str,
-    form_for: Callable[[Finding], forms.Form],
-    run: Callable[[Finding, dict[str, Any]], Any],
-    done: str,
-) -> HttpResponse:
-    finding = selectors.finding_get_for(user=request.user, reference=reference)
-    if not may(request.user, finding):
-        return finding_pages._refused(request, finding, NotAllowed(refusal))
-    form = form_for(finding)
-    status = 400
-    if form.is_valid():
-        try:
-            run(finding, form.cleaned_data)
-        except ApplicationError as exc:
-            if not isinstance(exc.detail, dict):
-                return finding_pages._refused(request, finding, exc)
-            form_add_application_error(form, exc)
-            status = exc.status_code
-        else:
-            messages.success(request, done.format(reference=finding.reference))
-            return redirect("finding-detail", reference=finding.reference)
-    return finding_pages._detail_response(request, finding, forms={name: form}, status=status)
-
-
 @never_cache
 @login_required
 @require_POST
@@ -223,7 +189,7 @@ def finding_readiness(request: HttpRequest, reference: str) -> HttpResponse:
         organizations = list(Organization.objects.filter(pk__in=mine))
         return ReadinessForm(request.POST, organizations=organizations)
 
-    return _act(
+    return finding_action(
         request,
         reference,
         name="readiness",
@@ -245,7 +211,7 @@ def finding_readiness(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def finding_audience_add(request: HttpRequest, reference: str) -> HttpResponse:
-    return _act(
+    return finding_action(
         request,
         reference,
         name="audience-add",
@@ -263,7 +229,7 @@ def finding_audience_add(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def finding_audience_remove(request: HttpRequest, reference: str) -> HttpResponse:
-    return _act(
+    return finding_action(
         request,
         reference,
         name="audience-remove",

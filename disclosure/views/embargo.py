@@ -9,22 +9,19 @@ Times are typed as a local date-time and a time zone (the user's own by default)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import mfa_challenge
 
 from .. import policies, selectors
-from ..errors import ApplicationError, NotAllowed
-from ..forms import LocalDateTimeField, form_add_application_error, time_zone_field, zoned_clean
+from ..forms import LocalDateTimeField, time_zone_field, zoned_clean
 from ..models import Embargo, ExtensionRequest, Finding, FindingRecipient
 from ..selectors_embargo import embargo_of, embargo_view_for, extension_request_get_for
 from ..selectors_timeline import timeline_for
@@ -33,7 +30,7 @@ from ..services import embargo_ending
 from ..services import embargo_extensions as extensions
 from ..services.embargo_policy import REASON_MAX_LENGTH, policy_max_days
 from ..timezones import UTC_NAME, user_zone, zone_names
-from . import findings as finding_pages
+from .actions import finding_action
 
 REASON_ROWS = 2
 
@@ -187,48 +184,17 @@ def embargo_context(
 # --- Actions.
 
 
-def _act(
-    request: HttpRequest,
-    reference: str,
-    *,
-    name: str,
-    may: Callable[[Any, Finding], bool],
-    refusal: str,
-    form: Callable[[Finding], forms.Form],
-    run: Callable[[Finding, dict[str, Any]], Any],
-    done: str,
-) -> HttpResponse:
-    finding = selectors.finding_get_for(user=request.user, reference=reference)
-    if not may(request.user, finding):
-        return finding_pages._refused(request, finding, NotAllowed(refusal))
-    bound = form(finding)
-    status = 400
-    if bound.is_valid():
-        try:
-            run(finding, bound.cleaned_data)
-        except ApplicationError as exc:
-            if not isinstance(exc.detail, dict):
-                return finding_pages._refused(request, finding, exc)
-            form_add_application_error(bound, exc)
-            status = exc.status_code
-        else:
-            messages.success(request, done.format(reference=finding.reference))
-            return redirect("finding-detail", reference=finding.reference)
-    finding.refresh_from_db()
-    return finding_pages._detail_response(request, finding, forms={name: bound}, status=status)
-
-
 @never_cache
 @login_required
 @require_POST
 def embargo_propose(request: HttpRequest, reference: str) -> HttpResponse:
-    return _act(
+    return finding_action(
         request,
         reference,
         name="propose",
         may=policies.can_manage_embargo,
         refusal="Only coordinators can propose an embargo.",
-        form=lambda f: EndForm(request.POST, user=request.user, name="propose"),
+        form_for=lambda f: EndForm(request.POST, user=request.user, name="propose"),
         run=lambda f, d: embargo_service.embargo_propose(
             actor=request.user, finding=f, ends_at=d["ends_at"], reason=d["reason"]
         ),
@@ -240,13 +206,13 @@ def embargo_propose(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def embargo_end(request: HttpRequest, reference: str) -> HttpResponse:
-    return _act(
+    return finding_action(
         request,
         reference,
         name="end",
         may=policies.can_manage_embargo,
         refusal="Only coordinators can change an embargo's end.",
-        form=lambda f: EndForm(request.POST, user=request.user, name="end", label="New end"),
+        form_for=lambda f: EndForm(request.POST, user=request.user, name="end", label="New end"),
         run=lambda f, d: embargo_service.embargo_end_set(
             actor=request.user, finding=f, ends_at=d["ends_at"], reason=d["reason"]
         ),
@@ -258,13 +224,13 @@ def embargo_end(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 @require_POST
 def embargo_break(request: HttpRequest, reference: str) -> HttpResponse:
-    return _act(
+    return finding_action(
         request,
         reference,
         name="break",
         may=policies.can_manage_embargo,
         refusal="Only coordinators can break an embargo.",
-        form=lambda f: BreakForm(request.POST, user=request.user, name="break"),
+        form_for=lambda f: BreakForm(request.POST, user=request.user, name="break"),
         run=lambda f, d: embargo_ending.embargo_break(
             actor=request.user, finding=f, kind=d["kind"], reason=d["reason"]
         ),
@@ -286,13 +252,13 @@ def _chosen_organization(finding: Finding, data: dict[str, Any]) -> Any:
 @login_required
 @require_POST
 def extension_request(request: HttpRequest, reference: str) -> HttpResponse:
-    return _act(
+    return finding_action(
         request,
         reference,
         name="extension",
         may=policies.can_request_extension,
         refusal="Only the lab and notified defender organizations can ask for an extension.",
-        form=lambda f: ExtensionForm(
+        form_for=lambda f: ExtensionForm(
             request.POST,
             user=request.user,
             name="extension",
@@ -328,13 +294,13 @@ def extension_decide(request: HttpRequest, reference: str, pk: int, decision: st
             actor=request.user, request=extension, approve=decision == "approve", note=data["note"]
         )
 
-    return _act(
+    return finding_action(
         request,
         reference,
         name=f"decide-{pk}",
         may=(lambda u, f: True) if decision == "withdraw" else policies.can_manage_embargo,
         refusal="Only coordinators can decide extension requests.",
-        form=lambda f: DecisionForm(request.POST, user=request.user, name=f"decide{pk}"),
+        form_for=lambda f: DecisionForm(request.POST, user=request.user, name=f"decide{pk}"),
         run=run,
         done=DECISIONS[decision],
     )

@@ -7,26 +7,22 @@ re-renders the finding page with the error on the form, or as a message, and the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 
 from .. import policies, selectors
-from ..errors import ApplicationError, NotAllowed
-from ..forms import form_add_application_error
 from ..models import Finding
 from ..services import triage
-from . import findings as finding_pages
+from .actions import finding_action
 
 State = Finding.State
 QUEUE_PER_PAGE = 50
@@ -176,35 +172,16 @@ def triage_queue(request: HttpRequest) -> HttpResponse:
 # --- Actions.
 
 
-def _act(
-    request: HttpRequest,
-    reference: str,
-    *,
-    name: str,
-    may: Callable[[Any, Finding], bool],
-    refusal: str,
-    run: Callable[[Finding, dict[str, Any]], Finding],
-    done: str,
-) -> HttpResponse:
-    finding = selectors.finding_get_for(user=request.user, reference=reference)
-    if not may(request.user, finding):
-        return finding_pages._refused(request, finding, NotAllowed(refusal))
+def _act(request: HttpRequest, reference: str, *, name: str, **kwargs: Any) -> HttpResponse:
+    """A triage action; its form, if it takes input, is FORMS[name]."""
     form_class = FORMS.get(name)
-    form = form_class(request.POST) if form_class else None
-    status = 400
-    if form is None or form.is_valid():
-        data = form.cleaned_data if form is not None else {}
-        try:
-            finding = run(finding, data)
-        except ApplicationError as exc:
-            if form is None or not isinstance(exc.detail, dict):
-                return finding_pages._refused(request, finding, exc)
-            form_add_application_error(form, exc)
-            status = exc.status_code
-        else:
-            messages.success(request, done.format(reference=finding.reference))
-            return redirect("finding-detail", reference=finding.reference)
-    return finding_pages._detail_response(request, finding, forms={name: form}, status=status)
+    return finding_action(
+        request,
+        reference,
+        name=name,
+        form_for=(lambda f: form_class(request.POST)) if form_class else None,
+        **kwargs,
+    )
 
 
 def _coordinator(user: Any, finding: Finding) -> bool:
