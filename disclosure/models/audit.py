@@ -28,6 +28,12 @@ class AuditEvent(models.Model):
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The hash chain, filled in by the sealer right after the writing transaction commits
+    # (disclosure.services.audit_chain): position in the chain, the previous entry's hash and
+    # this entry's. Empty until sealed.
+    sequence = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    entry_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ("created_at", "id")
