@@ -28,6 +28,8 @@ COPY . .
 # collectstatic needs settings that load, not real services: the values below are never used.
 RUN pip install --no-deps -e . \
     && SECRET_KEY=collectstatic-only \
+       AUDIT_HMAC_KEY=collectstatic-only \
+       FOREWARN_ENCRYPTION_KEYS=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
        DATABASE_URL=postgres://unused@localhost/unused \
        REDIS_URL=redis://localhost:6379/0 \
        python manage.py collectstatic --noinput \

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_otp_webauthn.admin import WebAuthnCredentialAdmin
+from django_otp_webauthn.models import WebAuthnCredential
 
 from .models import (
     ApiToken,
@@ -105,3 +107,8 @@ class UserSessionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Security keys: django-otp-webauthn ships the admin but leaves registering it to the project.
+# Keys cannot be added here (only a browser can make one); unticking "confirmed" disables one.
+admin.site.register(WebAuthnCredential, WebAuthnCredentialAdmin)

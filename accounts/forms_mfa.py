@@ -62,3 +62,22 @@ class ReauthForm(_Form):
         if not data.get("password") and not data.get("token"):
             raise forms.ValidationError("Give your password or a code.")
         return data
+
+
+class KeyAnswerForm(_Form):
+    """A security key's answer (PublicKeyCredential as JSON), which static/js/webauthn.js puts
+    here; accounts.webauthn checks it."""
+
+    credential = forms.CharField(required=False, max_length=64_000, widget=forms.HiddenInput)
+
+
+class KeyAddForm(KeyAnswerForm):
+    """A new security key: its name, then the key's answer."""
+
+    name = forms.CharField(
+        label="Name",
+        max_length=64,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+        help_text="To tell your keys apart, e.g. “Blue key on my keyring”.",
+    )
+    field_order = ["name", "credential"]

@@ -1,4 +1,5 @@
-"""Multi-factor authentication with django-otp: TOTP authenticator apps and recovery codes.
+"""Multi-factor authentication with django-otp: TOTP authenticator apps, security keys
+(WebAuthn, accounts.webauthn) and recovery codes.
 
 A session is *MFA-verified* once its user has given a code from one of their devices (the
 session then holds the device's id, as django_otp.login leaves it). Sensitive changes also
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from disclosure.errors import ValidationFailed
 from disclosure.services.audit import audit_record
@@ -78,7 +80,12 @@ def session_mfa_clear(request: HttpRequest) -> None:
 
 
 def user_has_mfa(user: Any) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """Whether the user has an authenticator app or a security key (recovery codes alone do not
+    count: they come with, and go with, the last of those)."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    )
 
 
 # --- Enrolment and devices.
@@ -102,6 +109,15 @@ def _codes_new(user: User) -> list[str]:
 
 def recovery_codes_remaining(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def recovery_codes_first(*, actor: User) -> list[str]:
+    """Recovery codes for a user who just added a device and has none (shown once), else []."""
+    if recovery_codes_remaining(actor):
+        return []
+    codes = _codes_new(actor)
+    audit_record(actor=actor, action="mfa.recovery_codes_created", data={})
+    return codes
 
 
 def _code_clean(value: Any) -> str:
@@ -138,30 +154,27 @@ def totp_device_confirm(*, actor: User, device: TOTPDevice, token: Any) -> list[
             action="mfa.device_added",
             data={"device": device.persistent_id, "name": device.name},
         )
-        codes: list[str] = []
-        if recovery_codes_remaining(actor) == 0:
-            codes = _codes_new(actor)
-            audit_record(actor=actor, action="mfa.recovery_codes_created", data={})
-    return codes
+        return recovery_codes_first(actor=actor)
 
 
 @transaction.atomic
 def recovery_codes_regenerate(*, actor: User) -> list[str]:
     """New recovery codes for the actor; the old ones stop working."""
     if not user_has_mfa(actor):
-        raise ValidationFailed("Set up an authenticator app first.")
+        raise ValidationFailed("Set up an authenticator app or a security key first.")
     codes = _codes_new(actor)
     audit_record(actor=actor, action="mfa.recovery_codes_created", data={})
     return codes
 
 
 @transaction.atomic
-def totp_device_remove(*, actor: User, device: TOTPDevice) -> bool:
-    """Remove one of the actor's authenticators. With the last one go the recovery codes.
+def mfa_device_remove(*, actor: User, device: TOTPDevice | WebAuthnCredential) -> bool:
+    """Remove one of the actor's authenticator apps or security keys. With the last of them go
+    the recovery codes.
 
     Returns whether the user still has MFA.
     """
-    removed = TOTPDevice.objects.filter(pk=device.pk, user=actor).delete()[0]
+    removed = type(device).objects.filter(pk=device.pk, user=actor).delete()[0]
     if not removed:
         raise ValidationFailed("No such device.")
     still = user_has_mfa(actor)

@@ -10,6 +10,7 @@ enrolment: they may not use the app at all without MFA (nor may staff use the ad
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from functools import cache
@@ -27,6 +28,8 @@ from disclosure.policies import is_coordinator
 
 from .mfa import mfa_verified, user_has_mfa
 from .sessions import session_seen, session_timed_out
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 TIMED_OUT = {
@@ -47,6 +50,10 @@ class SessionTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = request.session
         if SESSION_KEY not in session:
+            if session.session_key is None and request.COOKIES.get(settings.SESSION_COOKIE_NAME):
+                # The cookie names no session: expired and cleared, or forged. The caller is
+                # anonymous; the cookie's value (maybe someone's live id) is not logged.
+                logger.info("Session cookie names no session; the request is anonymous")
             return self.get_response(request)
         now = time.time()
         reason = session_timed_out(session, now)
@@ -72,12 +79,13 @@ def _open_paths() -> dict[str, frozenset[str]]:
     """Where a session may go while it owes MFA: by the page it is sent to."""
     common = {reverse("logout"), reverse("login")}
     return {
-        "mfa-verify": frozenset({*common, reverse("mfa-verify")}),
+        "mfa-verify": frozenset({*common, reverse("mfa-verify"), reverse("mfa-verify-key")}),
         "mfa-setup": frozenset(
             {
                 *common,
                 reverse("mfa-setup"),
                 reverse("mfa-setup-qr"),
+                reverse("mfa-key-add"),
                 reverse("mfa-verify"),
                 reverse("reauthenticate"),
             }

@@ -133,6 +133,8 @@ def api_tokens_revoke_all(*, actor: Any, user: User, reason: str) -> int:
 
 
 def _refuse(token: ApiToken, reason: str, detail: str) -> TokenRefused:
+    # The prefix names the token (it is shown on the tokens page); the secret is never logged.
+    logger.warning("API token %s of user %s refused: %s", token.prefix, token.user_id, reason)
     audit_record(
         actor=None,
         action="api_token.refused",

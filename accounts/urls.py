@@ -1,12 +1,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django_otp_webauthn.models import WebAuthnCredential
 
-from . import views, views_account, views_mfa, views_openpgp
+from . import views, views_account, views_mfa, views_openpgp, views_webauthn
 from . import views_registry as registry
 
 urlpatterns = [
     path("login/", views_mfa.LoginView.as_view(), name="login"),
     path("login/verify/", views_mfa.mfa_verify, name="mfa-verify"),
+    path(
+        "login/verify/key/",
+        views_webauthn.key_verify,
+        {"step": "login"},
+        name="mfa-verify-key",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Two-factor authentication and re-authentication (accounts.views_mfa).
     path("account/security/", views_mfa.account_security, name="account-security"),
@@ -22,7 +29,20 @@ urlpatterns = [
         views_mfa.mfa_device_remove,
         name="mfa-device-remove",
     ),
+    path("account/security/keys/add/", views_webauthn.mfa_key_add, name="mfa-key-add"),
+    path(
+        "account/security/keys/<int:pk>/remove/",
+        views_mfa.mfa_device_remove,
+        {"model": WebAuthnCredential},
+        name="mfa-key-remove",
+    ),
     path("account/reauthenticate/", views_mfa.reauthenticate, name="reauthenticate"),
+    path(
+        "account/reauthenticate/key/",
+        views_webauthn.key_verify,
+        {"step": "reauth"},
+        name="reauthenticate-key",
+    ),
     path("account/", views_account.account, name="account"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),

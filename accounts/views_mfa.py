@@ -1,8 +1,9 @@
 """Login with a second step, MFA enrolment and devices, and re-authentication.
 
 /login/ checks the password (django-axes counts the failures); a user with an authenticator
-then gives a code at /login/verify/ before anything else opens. /account/security/ lists the
-user's authenticators and recovery codes; adding one shows a QR code (an SVG served by its own
+then gives a code (or uses a security key: accounts.views_webauthn) at /login/verify/ before
+anything else opens. /account/security/ lists the user's authenticators, security keys and
+recovery codes; adding an authenticator shows a QR code (an SVG served by its own
 view, for the CSP) and the secret, and is confirmed with a code. Adding and removing devices
 and new recovery codes need a fresh password or code (/account/reauthenticate/).
 """
@@ -26,20 +27,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from disclosure.errors import ValidationFailed
 from disclosure.forms import form_add_application_error
 from disclosure.services.audit import audit_record
 
-from . import mfa
+from . import mfa, webauthn
 from .access import mfa_required, reauth_challenge, reauth_required
 from .forms import EmailAuthenticationForm
-from .forms_mfa import CodeForm, ReauthForm, SetupCodeForm
+from .forms_mfa import CodeForm, KeyAnswerForm, ReauthForm, SetupCodeForm
 from .middleware import mfa_owed
 from .views import AuthenticatedRequest
 
 
-def _next(request: HttpRequest, default: str = "home") -> str:
+def next_url(request: HttpRequest, default: str = "home") -> str:
     """The page to go on to: a safe ?next= (or posted next), else ``default``."""
     wanted = request.POST.get("next") or request.GET.get("next") or ""
     if wanted and url_has_allowed_host_and_scheme(
@@ -49,7 +51,8 @@ def _next(request: HttpRequest, default: str = "home") -> str:
     return resolve_url(default)
 
 
-def _to(name: str, after: str) -> HttpResponse:
+def redirect_via(name: str, after: str) -> HttpResponse:
+    """To the page ``name``, which comes back to ``after``."""
     return redirect(f"{reverse(name)}?{urlencode({'next': after})}")
 
 
@@ -64,7 +67,13 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         owed = mfa_owed(self.request)
         if owed is not None:
-            return _to(owed, self.get_success_url())
+            return redirect_via(owed, self.get_success_url())
+        return response
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        """The form again with what is wrong, as a 400 (as every refused form here is)."""
+        response = super().form_invalid(form)
+        response.status_code = 400
         return response
 
 
@@ -72,12 +81,13 @@ class LoginView(auth_views.LoginView):
 @login_required
 @require_http_methods(["GET", "POST"])
 def mfa_verify(request: AuthenticatedRequest) -> HttpResponse:
-    """The second step of logging in: a code from the authenticator app, or a recovery code."""
-    after = _next(request)
+    """The second step of logging in: a code from the authenticator app, or a recovery code.
+    (A security key's answer goes to views_webauthn.key_verify.)"""
+    after = next_url(request)
     if mfa.mfa_verified(request):
         return redirect(after)
     if not mfa.user_has_mfa(request.user):
-        return _to("mfa-setup", after) if mfa_owed(request) else redirect(after)
+        return redirect_via("mfa-setup", after) if mfa_owed(request) else redirect(after)
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -97,7 +107,28 @@ def mfa_verify(request: AuthenticatedRequest) -> HttpResponse:
                         "set up a new one and remove the old one under Security.",
                     )
                 return redirect(after)
-    context = {"form": form, "next": after}
+    return verify_page(request, after=after, form=form, status=status)
+
+
+def verify_page(
+    request: AuthenticatedRequest,
+    *,
+    after: str,
+    form: CodeForm | None = None,
+    key_form: KeyAnswerForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The second step's page: a security key (if the user has one) or a code."""
+    form = form or CodeForm()
+    key_options = webauthn.key_verification_options(request)
+    if key_options:
+        form.fields["token"].widget.attrs.pop("autofocus", None)  # the key comes first
+    context = {
+        "form": form,
+        "key_form": key_form or KeyAnswerForm(),
+        "key_options": key_options,
+        "next": after,
+    }
     return render(request, "accounts/mfa_verify.html", context, status=status)
 
 
@@ -111,9 +142,10 @@ def _secret_display(device: TOTPDevice) -> str:
 @require_http_methods(["GET", "POST"])
 def mfa_setup(request: AuthenticatedRequest) -> HttpResponse:
     """Add an authenticator app: scan the QR code (or type the secret), confirm with a code."""
-    after = _next(request, "account-security")
+    after = next_url(request, "account-security")
     if mfa.user_has_mfa(request.user) and not mfa.mfa_verified(request):
-        return _to("mfa-verify", request.get_full_path())  # no new device on a password alone
+        # No new device on a password alone.
+        return redirect_via("mfa-verify", request.get_full_path())
     if challenge := reauth_challenge(request):
         return challenge
     device = mfa.totp_device_pending(user=request.user)
@@ -165,10 +197,12 @@ def mfa_setup_qr(request: AuthenticatedRequest) -> HttpResponseBase:
 @login_required
 @require_GET
 def account_security(request: AuthenticatedRequest) -> HttpResponse:
-    """The user's authenticators and recovery codes, with the actions on them."""
+    """The user's authenticators, security keys and recovery codes, with the actions on them."""
     devices = TOTPDevice.objects.filter(user=request.user, confirmed=True).order_by("created_at")
+    keys = webauthn.keys_of(request.user).order_by("created_at")
     context = {
         "devices": list(devices),
+        "keys": list(keys),
         "recovery_left": mfa.recovery_codes_remaining(request.user),
         "verified": mfa.mfa_verified(request),
     }
@@ -196,9 +230,14 @@ def recovery_codes_new(request: AuthenticatedRequest) -> HttpResponse:
 @mfa_required
 @reauth_required
 @require_POST
-def mfa_device_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
-    device = get_object_or_404(TOTPDevice, pk=pk, user=request.user, confirmed=True)
-    still = mfa.totp_device_remove(actor=request.user, device=device)
+def mfa_device_remove(
+    request: AuthenticatedRequest,
+    pk: int,
+    model: type[TOTPDevice | WebAuthnCredential] = TOTPDevice,
+) -> HttpResponse:
+    """Remove an authenticator app, or a security key (``model``, given by the URL)."""
+    device = get_object_or_404(model, pk=pk, user=request.user, confirmed=True)
+    still = mfa.mfa_device_remove(actor=request.user, device=device)
     if still:
         messages.success(request, f"“{device.name}” is removed.")
     else:
@@ -216,7 +255,7 @@ def mfa_device_remove(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reauthenticate(request: AuthenticatedRequest) -> HttpResponse:
     """Confirm it is you (password or code) before a sensitive change."""
-    after = _next(request)
+    after = next_url(request)
     form = ReauthForm(request.POST or None)
     has_mfa = mfa.user_has_mfa(request.user)
     status = 200
@@ -246,5 +285,24 @@ def reauthenticate(request: AuthenticatedRequest) -> HttpResponse:
                 form.add_error("password", "That password is not right.")
             else:
                 form.add_error(None, "Give your password.")
-    context = {"form": form, "next": after, "has_mfa": has_mfa}
+    return reauth_page(request, after=after, form=form, has_mfa=has_mfa, status=status)
+
+
+def reauth_page(
+    request: AuthenticatedRequest,
+    *,
+    after: str,
+    form: ReauthForm | None = None,
+    key_form: KeyAnswerForm | None = None,
+    has_mfa: bool,
+    status: int = 200,
+) -> HttpResponse:
+    """Confirm it is you: a password, a code, or a security key (if the user has one)."""
+    context = {
+        "form": form or ReauthForm(),
+        "key_form": key_form or KeyAnswerForm(),
+        "key_options": webauthn.key_verification_options(request) if has_mfa else None,
+        "next": after,
+        "has_mfa": has_mfa,
+    }
     return render(request, "accounts/reauthenticate.html", context, status=status)

@@ -41,6 +41,10 @@ ENV = {
     "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_URL),
     "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "SECRET_KEY": "bench-only-not-secret",
+    # Public, for the benchmark only: the audit chain is sealed with it.
+    "AUDIT_HMAC_KEY": "bench-only-audit-hmac-key-not-secret-0000000",
+    # Public, for the benchmark only: the embargoed columns are encrypted with it.
+    "FOREWARN_ENCRYPTION_KEYS": "YmVuY2gtb25seS1ub3Qtc2VjcmV0LWVuY3J5cHRrZXk=",
     "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
     "DJANGO_DEBUG": "false",
     "SECURE_SSL_REDIRECT": "false",
@@ -137,6 +141,7 @@ def _seed(world: World) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from disclosure.encryption import encrypt_text
     from disclosure.models import CapabilityCategory, Finding, FindingRecipient
 
     rng = random.Random(2026)
@@ -147,7 +152,7 @@ def _seed(world: World) -> None:
     print(f"Seeding {FINDINGS:,} findings ...", flush=True)
     for start in range(0, FINDINGS, BATCH):
         findings = []
-        for n in range(start, start + BATCH):
+        for n in range(start, min(start + BATCH, FINDINGS)):
             roll = rng.random()
             fields: dict[str, object] = {}
             if roll < 0.10:
@@ -182,8 +187,11 @@ def _seed(world: World) -> None:
             )
         with transaction.atomic():
             Finding.objects.bulk_create(findings)
-        print(f"  {start + BATCH:,}", end="\r", flush=True)
+        print(f"  {min(start + BATCH, FINDINGS):,}", end="\r", flush=True)
 
+    # The raw inserts below write the encrypted columns themselves: an empty readiness
+    # statement, encrypted as the field would (the ORM encrypts everything else).
+    no_statement = encrypt_text("")
     with connection.cursor() as cursor:
         # Spread creation over the past ~70 days, one finding a minute, newest last.
         cursor.execute(
@@ -195,17 +203,17 @@ def _seed(world: World) -> None:
         cursor.execute(
             "INSERT INTO disclosure_findingrecipient (finding_id, organization_id, added_by_id, "
             "added_at, readiness, readiness_statement, reminders_sent) "
-            "SELECT id, %s, %s, now(), 'not_assessed', '', 0 FROM disclosure_finding "
+            "SELECT id, %s, %s, now(), 'not_assessed', %s, 0 FROM disclosure_finding "
             "WHERE state IN ('embargoed', 'released') AND id %% 10 = 0",
-            [world.defender.pk, world.coordinator.pk],
+            [world.defender.pk, world.coordinator.pk, no_statement],
         )
         for i, other in enumerate(world.others[:5]):
             cursor.execute(
                 "INSERT INTO disclosure_findingrecipient (finding_id, organization_id, "
                 "added_by_id, added_at, readiness, readiness_statement, reminders_sent) "
-                "SELECT id, %s, %s, now(), 'not_assessed', '', 0 FROM disclosure_finding "
+                "SELECT id, %s, %s, now(), 'not_assessed', %s, 0 FROM disclosure_finding "
                 "WHERE state IN ('embargoed', 'released') AND id %% 10 = %s",
-                [other.pk, world.coordinator.pk, i + 1],
+                [other.pk, world.coordinator.pk, no_statement, i + 1],
             )
         cursor.execute("ANALYZE")
     _seed_content(world, FindingRecipient)
@@ -261,7 +269,7 @@ def _seed_content(world: World, recipient_model) -> None:
     from disclosure.models import Finding
 
     rng = random.Random(7)
-    sample = rng.sample(range(FINDINGS), 2000)
+    sample = rng.sample(range(FINDINGS), min(2000, FINDINGS))
     for n in sample[:1000]:
         finding = Finding.objects.get(reference=f"BN-{n:06d}")
         _content(finding, rng.randint(1, 4), world)
@@ -432,12 +440,17 @@ def _p(values: list[float], q: int) -> float:
 
 
 def main() -> None:
+    global FINDINGS
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reseed", action="store_true", help="drop the bench data and reseed")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
     parser.add_argument("--requests", type=int, default=300, help="requests per endpoint")
     parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument(
+        "--findings", type=int, default=FINDINGS, help=f"findings to seed (default {FINDINGS:,})"
+    )
     args = parser.parse_args()
+    FINDINGS = args.findings
 
     _setup_django()
     if args.reseed:

@@ -33,6 +33,10 @@ def bench_env(
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "SECRET_KEY": "bench-only-not-secret",
+        # Public, for the benchmark only: the audit chain is sealed with it.
+        "AUDIT_HMAC_KEY": "bench-only-audit-hmac-key-not-secret-0000000",
+        # Public, for the benchmarks only: the embargoed columns are encrypted with it.
+        "FOREWARN_ENCRYPTION_KEYS": "YmVuY2gtb25seS1ub3Qtc2VjcmV0LWVuY3J5cHRrZXk=",
         "DJANGO_DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_HSTS_SECONDS": "0",

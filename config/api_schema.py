@@ -5,12 +5,14 @@ does not allow the action, a 404 for a finding one may not see); this hook adds 
 come from the framework around them, for every operation it applies to, so clients and
 schemathesis (tests/test_schemathesis.py) see every status code the API really sends:
 
-- 400 where the operation reads a body or query parameters;
+- 400 everywhere: a NUL character in the URL is refused before any view (config.bad_input),
+  and so is a malformed body on any write, even one that reads none;
 - 401 where it authenticates (a bad or expired token is refused even where anonymous use is fine);
 - 403 where it authenticates and changes something (a read-only token, a missing CSRF token);
 - 404 where its path has parameters (no such object, or one the caller may not see), or it
   is paginated (a page past the end);
-- 415 where it reads a body (one in a media type it does not parse);
+- 413 on writes (a body over the size limit) and 415 on writes (a body in a media type
+  that is not JSON or a form, or that the operation does not parse);
 - 429 where it is rate limited (config.throttling).
 
 A response the view declared is left as it is.
@@ -37,6 +39,7 @@ DESCRIPTIONS = {
     "401": "Not logged in, or a bad, expired or revoked token.",
     "403": "Not allowed: a token without the write scope, or a missing CSRF token.",
     "404": "No such object, or none that you may see.",
+    "413": "The body is larger than the site accepts; `detail` gives the limit.",
     "415": "The body is not in a media type this operation reads.",
     "429": "Too many requests; `Retry-After` says how many seconds to wait.",
 }
@@ -58,11 +61,8 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
     throttled = bool(getattr(view, "throttle_classes", True))
     if method == "post" and match and match.view_name in settings.RATE_LIMITED_POSTS:
         throttled = True  # config.middleware.FormRateLimitMiddleware
-    codes = []
-    if "requestBody" in operation or any(
-        parameter.get("in") != "path" for parameter in operation.get("parameters", [])
-    ):
-        codes.append("400")
+    writes = method in UNSAFE_METHODS or "requestBody" in operation
+    codes = ["400"]
     if authenticates:
         codes.append("401")
         if method in UNSAFE_METHODS:
@@ -71,8 +71,8 @@ def _codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
         parameter.get("name") in {"page", "cursor"} for parameter in operation.get("parameters", [])
     ):
         codes.append("404")
-    if "requestBody" in operation:
-        codes.append("415")
+    if writes:
+        codes.extend(["413", "415"])
     if throttled:
         codes.append("429")
     return codes

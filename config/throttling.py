@@ -7,8 +7,8 @@ counters live in Django's cache: Redis when ``REDIS_URL`` is set, so every proce
 - ``anon``: anonymous API requests, per client IP.
 - ``user``: authenticated API requests, per user, however they authenticate.
 - ``token``: requests made with an API token, per token (on top of ``user``).
-- ``login`` and ``public_form``: POSTs to the views in ``RATE_LIMITED_POSTS``, per client IP
-  (config.middleware.FormRateLimitMiddleware).
+- ``login``, ``mfa`` and ``public_form``: POSTs to the views in ``RATE_LIMITED_POSTS``, per
+  client IP (config.middleware.FormRateLimitMiddleware).
 
 The client IP is ``REMOTE_ADDR``, or with ``NUM_PROXIES`` set, the address that many proxies
 back in ``X-Forwarded-For`` (DRF's ``get_ident``).

@@ -107,16 +107,17 @@ class SectorAdmin(ReadOnlyAdmin):
     list_display = ("name", "slug")
 
 
+# Evaluations and mitigations are embargoed whole (and encrypted at rest): only their place.
 @admin.register(Evaluation)
 class EvaluationAdmin(ReadOnlyAdmin):
-    list_display = ("finding", "position", "checkpoint", "evaluated_on")
-    fields = ("finding", "position", "checkpoint", "evaluated_on")
+    list_display = ("finding", "position")
+    fields = ("finding", "position")
 
 
 @admin.register(Mitigation)
 class MitigationAdmin(ReadOnlyAdmin):
-    list_display = ("finding", "position", "status")
-    fields = ("finding", "position", "status")
+    list_display = ("finding", "position")
+    fields = ("finding", "position")
 
 
 @admin.register(Credit)

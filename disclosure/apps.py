@@ -6,5 +6,7 @@ class DisclosureConfig(AppConfig):
     name = "disclosure"
 
     def ready(self) -> None:
-        # Registers the system check of the site's OpenPGP key (disclosure.E101, E102).
+        # Registers the system checks of the site's OpenPGP key (disclosure.E101, E102) and of
+        # the audit chain's key (disclosure.E111, E112).
+        from .services import audit_chain  # noqa: F401
         from .services.channels import site_key  # noqa: F401

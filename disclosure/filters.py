@@ -98,7 +98,7 @@ class DayFilter(django_filters.DateFilter):
         super().__init__(*args, **kwargs)
         self.bound = bound
 
-    def filter(self, qs: QuerySet[Finding], value: date | None) -> QuerySet[Finding]:
+    def filter(self, qs: QuerySet[Any], value: date | None) -> QuerySet[Any]:
         if value is None:
             return qs
         start = timezone.make_aware(datetime.combine(value, time.min), UTC)
@@ -107,7 +107,40 @@ class DayFilter(django_filters.DateFilter):
         return qs.filter(**{f"{self.field_name}__lt": start + timedelta(days=1)})
 
 
-class FindingFilter(django_filters.FilterSet):
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet for which an unknown parameter, or a single-valued one given twice, makes
+    the request invalid like a bad value does; ``error_detail`` names each one."""
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.param_errors = self._param_errors(data or {})
+
+    def _param_errors(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Parameters nobody understands, and single-valued ones given more than once."""
+        errors = {}
+        known = sorted(self.filters)
+        for name in data:
+            if name not in self.filters and name not in PAGINATION_PARAMS:
+                errors[name] = f"Unknown parameter; the filters are: {', '.join(known)}."
+        getlist = getattr(data, "getlist", None)
+        if getlist is not None:
+            for name, spec in self.filters.items():
+                multiple = isinstance(spec, django_filters.MultipleChoiceFilter)
+                if not multiple and len(getlist(name)) > 1:
+                    errors[name] = "Give this parameter once."
+        return errors
+
+    def is_valid(self) -> bool:
+        return not self.param_errors and super().is_valid()
+
+    def error_detail(self) -> dict[str, str]:
+        """``{"parameter": "what is wrong"}``, the API's shape for a 400."""
+        detail = {name: " ".join(messages) for name, messages in self.errors.items()}
+        detail.update(self.param_errors)
+        return detail
+
+
+class FindingFilter(StrictFilterSet):
     q = django_filters.CharFilter(
         method="filter_search",
         max_length=MAX_QUERY_LENGTH,
@@ -193,34 +226,6 @@ class FindingFilter(django_filters.FilterSet):
     class Meta:
         model = Finding
         fields: list[str] = []  # every filter is declared above
-
-    def __init__(self, data: Mapping[str, Any] | None = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(data, *args, **kwargs)
-        self.param_errors = self._param_errors(data or {})
-
-    def _param_errors(self, data: Mapping[str, Any]) -> dict[str, str]:
-        """Parameters nobody understands, and single-valued ones given more than once."""
-        errors = {}
-        known = sorted(self.filters)
-        for name in data:
-            if name not in self.filters and name not in PAGINATION_PARAMS:
-                errors[name] = f"Unknown parameter; the filters are: {', '.join(known)}."
-        getlist = getattr(data, "getlist", None)
-        if getlist is not None:
-            for name, spec in self.filters.items():
-                multiple = isinstance(spec, django_filters.MultipleChoiceFilter)
-                if not multiple and len(getlist(name)) > 1:
-                    errors[name] = "Give this parameter once."
-        return errors
-
-    def is_valid(self) -> bool:
-        return not self.param_errors and super().is_valid()
-
-    def error_detail(self) -> dict[str, str]:
-        """``{"parameter": "what is wrong"}``, the API's shape for a 400."""
-        detail = {name: " ".join(messages) for name, messages in self.errors.items()}
-        detail.update(self.param_errors)
-        return detail
 
     @property
     def is_filtering(self) -> bool:

@@ -153,8 +153,23 @@ class MitigationForm(forms.Form):
 
 
 # A few empty rows to fill in, no JavaScript needed; a row ticked "Remove" is dropped.
-EvaluationFormSet = forms.formset_factory(EvaluationForm, extra=2, can_delete=True)
-MitigationFormSet = forms.formset_factory(MitigationForm, extra=2, can_delete=True)
+# At most FORMSET_MAX_ROWS rows: Django builds (and shows again) as many forms as the posted
+# TOTAL_FORMS asks for up to absolute_max, 2,000 by default, seconds of work per request.
+FORMSET_MAX_ROWS = 100
+EvaluationFormSet = forms.formset_factory(
+    EvaluationForm,
+    extra=2,
+    can_delete=True,
+    max_num=FORMSET_MAX_ROWS,
+    absolute_max=FORMSET_MAX_ROWS,
+)
+MitigationFormSet = forms.formset_factory(
+    MitigationForm,
+    extra=2,
+    can_delete=True,
+    max_num=FORMSET_MAX_ROWS,
+    absolute_max=FORMSET_MAX_ROWS,
+)
 
 
 def formset_rows(formset: forms.BaseFormSet) -> list[forms.Form]:

@@ -341,6 +341,12 @@ def can_manage_deliveries(user: Any) -> bool:
     return is_coordinator(user)
 
 
+def can_browse_audit_trail(user: Any) -> bool:
+    """Coordinators browse and export the whole audit trail (a finding's own trail is also
+    for its lab: the finding's events endpoint)."""
+    return is_coordinator(user)
+
+
 # --- Private calendar feeds (services.calendar): a defender organization's admins.
 
 

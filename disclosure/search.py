@@ -1,9 +1,9 @@
 """Full-text search over the public fields of findings.
 
 Only the fields that are public before release are searched: reference, title, summary, model
-name and category label. Embargoed fields are left out on purpose. They are to be encrypted at
-rest, so the database could not index them anyway, and a match on an embargoed word must never
-be the hint that tells someone a finding exists. Search always runs on a queryset already
+name and category label. Embargoed fields are left out on purpose. They are encrypted at rest
+(disclosure.encryption), so the database cannot index them, and a match on an embargoed word
+must never be the hint that tells someone a finding exists. Search always runs on a queryset already
 scoped by ``selectors.findings_visible_to``; it narrows what the user may see and nothing else.
 
 On PostgreSQL it is full-text search (websearch syntax: ``"exact phrase"``, ``or``, ``-word``),

@@ -115,7 +115,11 @@ def revision_with_previous(
     *, finding: Finding, number: int
 ) -> tuple[FindingRevision, FindingRevision | None]:
     """Revision ``number`` and the one before it, in one query."""
-    rows = {r.number: r for r in revisions_of(finding).filter(number__in=[number - 1, number])}
+    # Two exact lookups, not number__in: Django finds nothing for an exact value out of the
+    # column's range (a URL may hold any number of digits), where __in would crash on SQLite.
+    rows = {
+        r.number: r for r in revisions_of(finding).filter(Q(number=number) | Q(number=number - 1))
+    }
     if number not in rows:
         raise Http404("No revision with that number.")
     return rows[number], rows.get(number - 1)

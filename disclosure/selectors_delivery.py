@@ -14,6 +14,7 @@ from accounts.models import Organization, User
 from . import policies
 from .errors import ValidationFailed
 from .models import Delivery, Finding
+from .selectors import findings_visible_to
 
 Channel = Delivery.Channel
 State = Delivery.State
@@ -134,11 +135,21 @@ def bouncing_contacts_for(user: Any) -> QuerySet[User]:
 # --- Everyone: their own inbox.
 
 
+def _inbox_items(user: Any) -> QuerySet[Delivery]:
+    """The user's inbox rows about findings the user may still see: an organization removed
+    from a finding's audience keeps its rows (the outbox is history), not the finding."""
+    return Delivery.objects.filter(
+        recipient_id=user.pk,
+        channel=Channel.INBOX,
+        finding__in=findings_visible_to(user).values("pk"),
+    )
+
+
 def inbox_of(user: Any, *, unread: bool | None = None) -> QuerySet[Delivery]:
     """The user's in-app notifications, newest first; ``unread`` True/False filters."""
     if not getattr(user, "is_authenticated", False):
         return Delivery.objects.none()
-    items = Delivery.objects.filter(recipient_id=user.pk, channel=Channel.INBOX)
+    items = _inbox_items(user)
     if unread is not None:
         items = items.filter(read_at__isnull=unread)
     return items.select_related("finding").only(*INBOX_COLUMNS).order_by("-id")
@@ -156,6 +167,4 @@ def inbox_unread_count(user: Any) -> int:
     """One COUNT on the (recipient, channel, read_at) index."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return Delivery.objects.filter(
-        recipient_id=user.pk, channel=Channel.INBOX, read_at__isnull=True
-    ).count()
+    return _inbox_items(user).filter(read_at__isnull=True).count()

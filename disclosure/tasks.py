@@ -9,7 +9,9 @@ from typing import Any
 from celery import shared_task
 from celery.signals import worker_ready
 
+from .audit_verify import chain_verify, verification_remember
 from .services.attachments import attachment_orphans_delete
+from .services.audit_chain import audit_chain_seal
 from .services.notify import deliveries_dispatch
 from .services.readiness import reminders_send
 from .services.release import finding_release, release_run_due
@@ -88,3 +90,17 @@ def delete_orphan_attachments() -> int:
 @shared_task
 def send_readiness_reminders() -> int:
     return reminders_send()
+
+
+@shared_task
+def seal_audit_chain() -> int:
+    """The sweep (AUDIT_SEAL_SWEEP_SECONDS): entries whose writer died before sealing them."""
+    return audit_chain_seal()
+
+
+@shared_task
+def verify_audit_chain() -> bool:
+    """Every AUDIT_VERIFY_SECONDS: the whole chain, as ``manage.py audit_verify`` checks it."""
+    result = chain_verify()
+    verification_remember(result)
+    return result.ok

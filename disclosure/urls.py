@@ -5,6 +5,7 @@ from .feeds import AdvisoryFeed
 from .views import advisory_update as advisory_update_views
 from .views import attachments as attachment_views
 from .views import audience as audience_views
+from .views import audit as audit_views
 from .views import calendar as calendar_views
 from .views import content as content_views
 from .views import credits as credit_views
@@ -128,6 +129,17 @@ urlpatterns = [
     path("inbox/", delivery_views.inbox, name="inbox"),
     path("inbox/read-all/", delivery_views.inbox_read_all, name="inbox-read-all"),
     path("inbox/<int:pk>/", delivery_views.inbox_open, name="inbox-open"),
+    # The whole audit trail (coordinators): browse, filter, export.
+    path("audit/", audit_views.audit_trail, name="audit-trail"),
+    *(
+        path(
+            f"audit/export.{fmt}",
+            audit_views.audit_export,
+            {"fmt": fmt},
+            name=f"audit-export-{fmt}",
+        )
+        for fmt in ("csv", "json")
+    ),
     # An organization's webhook endpoints (its admins).
     path(
         "organizations/<slug:slug>/webhooks/",

@@ -1,7 +1,10 @@
 """Settings shared by every environment; values that differ come from the environment."""
 
+from contextlib import suppress
 from datetime import timedelta
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.csp import CSP
@@ -34,6 +37,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "axes",
     "accounts",
     "disclosure",
@@ -52,6 +56,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL characters in the URL, oversized bodies, malformed JSON, content types no view takes:
+    # a 4xx that says why, before any view runs (config.bad_input).
+    "config.bad_input.BadInputMiddleware",
     # Idle and absolute session timeouts, then the MFA gate (accounts.middleware).
     "accounts.middleware.SessionTimeoutMiddleware",
     "accounts.middleware.MFAMiddleware",
@@ -144,6 +151,24 @@ REAUTH_MAX_AGE_SECONDS = env.int("REAUTH_MAX_AGE_SECONDS", default=600)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Forewarn")
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+# Security keys (WebAuthn, django-otp-webauthn; accounts.webauthn). A key answers only for its
+# relying party: the RP ID is the site's host name (from SITE_URL; a loopback IP address, which
+# cannot be an RP ID, becomes "localhost"), and the browser's origin must be one of
+# WEBAUTHN_ALLOWED_ORIGINS (https, or http://localhost). Changing the RP ID strands every key.
+_site = urlsplit(SITE_URL)
+_site_host = _site.hostname or "localhost"
+with suppress(ValueError):
+    if ip_address(_site_host).is_loopback:
+        _site_host = "localhost"
+OTP_WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default=_site_host)
+OTP_WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="Forewarn")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "WEBAUTHN_ALLOWED_ORIGINS",
+    default=[f"{_site.scheme}://{_site_host}{f':{_site.port}' if _site.port else ''}"],
+)
+# A key is a second factor after the password, never a way in alone.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.webauthn.Helper"
 # API tokens expire after this many days unless given another expiry (at most the maximum).
 TOKEN_DEFAULT_TTL_DAYS = env.int("TOKEN_DEFAULT_TTL_DAYS", default=90)
 TOKEN_MAX_TTL_DAYS = env.int("TOKEN_MAX_TTL_DAYS", default=365)
@@ -261,6 +286,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disclosure.tasks.send_readiness_reminders",
         "schedule": env.float("READINESS_REMINDER_SWEEP_SECONDS", default=300.0),
     },
+    # Audit entries whose writer died before sealing them (normally sealed after each commit).
+    "seal-audit-chain": {
+        "task": "disclosure.tasks.seal_audit_chain",
+        "schedule": env.float("AUDIT_SEAL_SWEEP_SECONDS", default=60.0),
+    },
+    # The whole chain checked, as `manage.py audit_verify` does; a failure is logged and shown
+    # on the coordinators' audit page.
+    "verify-audit-chain": {
+        "task": "disclosure.tasks.verify_audit_chain",
+        "schedule": env.float("AUDIT_VERIFY_SECONDS", default=86400.0),
+    },
 }
 
 # --- Disclosure policy.
@@ -347,6 +383,7 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_RATE_USER", default="600/min"),
         "token": env.str("THROTTLE_RATE_TOKEN", default="300/min"),
         "login": env.str("THROTTLE_RATE_LOGIN", default="10/min"),
+        "mfa": env.str("THROTTLE_RATE_MFA", default="20/min"),
         "public_form": env.str("THROTTLE_RATE_PUBLIC_FORM", default="10/hour"),
     },
     # Proxies in front of the app that append to X-Forwarded-For: 0 trusts REMOTE_ADDR only.
@@ -356,6 +393,12 @@ REST_FRAMEWORK = {
 RATE_LIMITED_POSTS = {
     "login": "login",
     "admin:login": "login",
+    # The second step (codes and security keys), re-authentication and adding a key.
+    "mfa-verify": "mfa",
+    "mfa-verify-key": "mfa",
+    "reauthenticate": "mfa",
+    "reauthenticate-key": "mfa",
+    "mfa-key-add": "mfa",
     "apply": "public_form",
     "api:applications": "public_form",
 }
@@ -441,8 +484,23 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Audit chain (disclosure.audit_hash, services.audit_chain): every audit entry is tagged
+# and then sealed into a hash chain with this HMAC key. Not SECRET_KEY: someone with only the
+# database can then neither forge an entry nor recompute the chain. Required in production;
+# local and test settings set fixed, public, development-only keys.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+# An entry not sealed this long after it was written is reported by `manage.py audit_verify`.
+AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=300)
+
 # --- Attachments: stored outside the web root and served only through an access-checked view.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
+
+# --- Encryption at rest (disclosure.encryption): embargoed fields and attachment files are
+# encrypted with these Fernet keys, newest first. The newest encrypts, every one decrypts;
+# `manage.py encryption_rotate` re-encrypts everything under the newest, after which the older
+# ones can go. Separate from SECRET_KEY, so that rotating that never loses data. Required in
+# production; local and test settings set fixed, public, development-only keys.
+ENCRYPTION_KEYS = env.list("FOREWARN_ENCRYPTION_KEYS", default=[])
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -4,6 +4,11 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "local-dev-only-not-secret")
 os.environ.setdefault("DJANGO_DEBUG", "true")
+# Public, for development only: anyone can decrypt what it encrypted.
+os.environ.setdefault("FOREWARN_ENCRYPTION_KEYS", "bG9jYWwtZGV2LW9ubHktbm90LXNlY3JldC1rZXktMDA=")
+
+# Public, for development only: anyone could recompute an audit chain sealed with it.
+os.environ.setdefault("AUDIT_HMAC_KEY", "local-dev-only-audit-hmac-key-not-secret-0000")
 
 from .base import *  # noqa: F403
 from .base import REST_FRAMEWORK, VAR_DIR, env

@@ -7,6 +7,10 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env.str("REDIS_URL")
+# The audit chain's HMAC key (README: Audit trail); at least 32 characters (disclosure.E111).
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY")
+# Embargoed fields and attachments are encrypted with these (README: Encryption at rest).
+ENCRYPTION_KEYS = env.list("FOREWARN_ENCRYPTION_KEYS")
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers probe the health endpoint over plain HTTP.

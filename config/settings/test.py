@@ -3,6 +3,11 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-secret")
+# Public, for tests only (tests that rotate keys override ENCRYPTION_KEYS).
+os.environ.setdefault("FOREWARN_ENCRYPTION_KEYS", "dGVzdC1vbmx5LW5vdC1zZWNyZXQtZW5jcnlwdC1rZXk=")
+
+# Public, for tests only (the production settings' check inherits it).
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-hmac-key-not-secret-000000000")
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, REST_FRAMEWORK, VAR_DIR, env

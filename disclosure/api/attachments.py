@@ -198,6 +198,11 @@ class AttachmentDownloadView(_AttachmentView):
                 OpenApiTypes.BINARY, description="The file, as uploaded."
             ),
             404: NOT_FOUND,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="The stored file failed its integrity check (it may have been "
+                "altered), or its encryption key is not configured; nothing is served.",
+            ),
         },
     )
     def get(self, request: Request, reference: str, id: int) -> Any:

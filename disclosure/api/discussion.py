@@ -19,13 +19,13 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization
 
-from .. import selectors
+from .. import policies, selectors
 from ..errors import ValidationFailed
 from ..models import Comment, Finding, Thread
 from ..services import discussion
 from .permissions import FindingAccess
 from .serializers import StrictInputSerializer, choice_field
-from .views import ERRORS, REFERENCE, _validated
+from .views import ERRORS, REFERENCE, _require, _validated
 
 THREAD_ID = OpenApiParameter("thread_id", int, OpenApiParameter.PATH, description="Thread id.")
 
@@ -130,6 +130,11 @@ class FindingThreadsView(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         finding = self.finding(request, reference)
+        recipients = list(selectors.recipients_of(finding))
+        _require(
+            bool(policies.thread_scope_choices(request.user, finding, recipients)),
+            "You cannot open a thread on this finding.",
+        )
         data = _validated(ThreadOpenSerializer, request.data)
         organization = None
         if data["organization"]:

@@ -9,6 +9,7 @@ from accounts.api import MeView, OrganizationListView
 from . import (
     attachments,
     audience,
+    audit,
     credits,
     discussion,
     readiness,
@@ -142,6 +143,8 @@ urlpatterns = [
     path("inbox/", outbox.InboxView.as_view(), name="inbox"),
     path("inbox/read-all/", outbox.InboxReadAllView.as_view(), name="inbox-read-all"),
     path("inbox/<int:pk>/read/", outbox.InboxReadView.as_view(), name="inbox-read"),
+    # The whole audit trail (coordinators).
+    path("audit/", audit.AuditTrailView.as_view(), name="audit-trail"),
     # Publication: an advisory's CSAF document, and updates after the release.
     path(
         "advisories/<str:reference>/csaf/",

@@ -13,9 +13,13 @@ from django.db import models
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
+from ..encryption.fields import EncryptedCharField
+from ..encryption.files import EncryptedFileSystemStorage
 
-class PrivateFileSystemStorage(FileSystemStorage):
-    """A file system storage without URLs: its files are never served directly."""
+
+class PrivateFileSystemStorage(EncryptedFileSystemStorage):
+    """A file system storage without URLs, whose files are encrypted at rest: they are never
+    served directly, and the disk alone reveals nothing of them (disclosure.encryption)."""
 
     def url(self, name: str | None) -> str:
         raise ValueError("Attachments have no URL; they are served only by an access-checked view.")
@@ -87,7 +91,7 @@ class Attachment(models.Model):
         "disclosure.Finding", on_delete=models.CASCADE, related_name="attachments"
     )
     file = models.FileField(upload_to=_upload_to, storage=private_storage_get, max_length=300)
-    name = models.CharField(max_length=200, help_text="The uploaded name, sanitised.")
+    name = EncryptedCharField(max_length=200, help_text="The uploaded name, sanitised.")
     content_type = models.CharField(max_length=100, help_text="Detected from the content.")
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)

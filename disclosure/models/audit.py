@@ -1,9 +1,12 @@
-"""The audit trail: who did or read what, when. Rows are only ever added."""
+"""The audit trail: who did or read what, when. Rows are only ever added, and chained."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from ..audit_hash import audit_key, entry_of, tag_compute
 
 
 class AuditEvent(models.Model):
@@ -27,17 +30,26 @@ class AuditEvent(models.Model):
     to_state = models.CharField(max_length=20, blank=True)
     note = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set here, not by the insert, so that the row's tag can cover it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     # The hash chain, filled in by the sealer right after the writing transaction commits
     # (disclosure.services.audit_chain): position in the chain, the previous entry's hash and
-    # this entry's. Empty until sealed.
+    # this entry's. Until then ``entry_hash`` holds the row's tag (disclosure.audit_hash).
     sequence = models.PositiveBigIntegerField(null=True, blank=True, unique=True, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     entry_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ("created_at", "id")
-        indexes = [models.Index(fields=["finding", "created_at"], name="audit_finding_idx")]
+        indexes = [
+            models.Index(fields=["finding", "created_at"], name="audit_finding_idx"),
+            # The sealer's and the verifier's way to the rows not yet in the chain.
+            models.Index(
+                fields=["id"], condition=models.Q(sequence__isnull=True), name="audit_unsealed_idx"
+            ),
+            # The coordinators' audit page filters by action, newest first.
+            models.Index(fields=["action", "id"], name="audit_action_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} by {self.actor or 'system'}"
@@ -45,6 +57,10 @@ class AuditEvent(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
+        # A new row is never sealed: its tag proves the application wrote it (audit_hash).
+        self.sequence = None
+        self.prev_hash = ""
+        self.entry_hash = tag_compute(entry_of(self), audit_key())
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:

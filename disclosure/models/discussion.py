@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ..encryption.fields import EncryptedCharField, EncryptedTextField
+
 
 class Thread(models.Model):
     class Scope(models.TextChoices):
@@ -25,7 +27,7 @@ class Thread(models.Model):
         related_name="+",
         help_text="Only for the one-organization scope.",
     )
-    subject = models.CharField(max_length=200)
+    subject = EncryptedCharField(max_length=200)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -50,8 +52,8 @@ class Thread(models.Model):
 class Comment(models.Model):
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField(help_text="Markdown, as written.")
-    body_html = models.TextField(help_text="Rendered and sanitised when saved.")
+    body = EncryptedTextField(help_text="Markdown, as written.")
+    body_html = EncryptedTextField(help_text="Rendered and sanitised when saved.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ..encryption.fields import EncryptedTextField
 from .findings import Finding
 
 
@@ -41,11 +42,11 @@ class Embargo(models.Model):
     policy_max_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="The policy's maximum when last set (None: no limit)."
     )
-    over_policy_reason = models.TextField(blank=True)
+    over_policy_reason = EncryptedTextField(blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_kind = models.CharField(max_length=20, choices=EndKind.choices, blank=True)
     break_kind = models.CharField(max_length=20, choices=BreakKind.choices, blank=True)
-    break_reason = models.TextField(blank=True)
+    break_reason = EncryptedTextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -82,7 +83,7 @@ class EmbargoEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     old_ends_at = models.DateTimeField(null=True, blank=True)
     new_ends_at = models.DateTimeField(null=True, blank=True)
-    reason = models.TextField(blank=True)
+    reason = EncryptedTextField(blank=True)
 
     class Meta:
         ordering = ("at", "id")
@@ -111,7 +112,7 @@ class ExtensionRequest(models.Model):
         help_text="The lab or notified defender organization asking.",
     )
     requested_ends_at = models.DateTimeField()
-    reason = models.TextField()
+    reason = EncryptedTextField()
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -121,7 +122,7 @@ class ExtensionRequest(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decision_note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from django.db import models
 
+from ..encryption.fields import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedJSONField,
+    EncryptedTextField,
+)
+
 
 class Evaluation(models.Model):
     class Checkpoint(models.TextChoices):
@@ -23,15 +30,15 @@ class Evaluation(models.Model):
         "disclosure.Finding", on_delete=models.CASCADE, related_name="evaluations"
     )
     position = models.PositiveSmallIntegerField(default=0)
-    name = models.CharField(max_length=200)
-    method = models.TextField()
-    checkpoint = models.CharField(max_length=20, choices=Checkpoint.choices)
-    modifications = models.JSONField(default=list, help_text="Modification testing done.")
-    metric = models.CharField(max_length=200)
-    result = models.CharField(max_length=200)
-    baseline = models.CharField(max_length=200, blank=True)
-    uplift = models.CharField(max_length=200, blank=True, help_text="Measured uplift.")
-    evaluated_on = models.DateField()
+    name = EncryptedCharField(max_length=200)
+    method = EncryptedTextField()
+    checkpoint = EncryptedCharField(max_length=20, choices=Checkpoint.choices)
+    modifications = EncryptedJSONField(default=list, help_text="Modification testing done.")
+    metric = EncryptedCharField(max_length=200)
+    result = EncryptedCharField(max_length=200)
+    baseline = EncryptedCharField(max_length=200, blank=True)
+    uplift = EncryptedCharField(max_length=200, blank=True, help_text="Measured uplift.")
+    evaluated_on = EncryptedDateField()
 
     class Meta:
         ordering = ("finding", "position", "id")
@@ -51,8 +58,8 @@ class Mitigation(models.Model):
         "disclosure.Finding", on_delete=models.CASCADE, related_name="mitigations"
     )
     position = models.PositiveSmallIntegerField(default=0)
-    description = models.TextField()
-    status = models.CharField(max_length=20, choices=Status.choices)
+    description = EncryptedTextField()
+    status = EncryptedCharField(max_length=20, choices=Status.choices)
 
     class Meta:
         ordering = ("finding", "position", "id")

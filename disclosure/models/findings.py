@@ -5,6 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ..encryption.fields import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedJSONField,
+    EncryptedTextField,
+)
+
 RISK_ORDER = ("low", "medium", "high", "critical")
 
 
@@ -57,7 +64,8 @@ class Finding(models.Model):
 
     # Which content is public before release and which is embargoed, field by field. Public
     # fields may be shown to anyone who may see the finding and are what search indexes;
-    # embargoed ones reach only the lab, coordinators and notified defenders until release.
+    # embargoed ones reach only the lab, coordinators and notified defenders until release, and
+    # are encrypted at rest (disclosure.encryption.fields), as is the embargoed related content.
     PUBLIC_FIELDS = (
         "reference",
         "title",
@@ -87,14 +95,14 @@ class Finding(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     model_name = models.CharField(max_length=200)
-    model_version = models.CharField(max_length=200, blank=True)
+    model_version = EncryptedCharField(max_length=200, blank=True)
     title = models.CharField(max_length=300)
     summary = models.TextField(help_text="A short public summary, safe to show before release.")
-    details = models.TextField(help_text="Embargoed: evaluation evidence and specifics.")
-    deployment_surfaces = models.JSONField(
+    details = EncryptedTextField(help_text="Embargoed: evaluation evidence and specifics.")
+    deployment_surfaces = EncryptedJSONField(
         default=list, blank=True, help_text="Where the model is or will be available."
     )
-    planned_availability = models.DateField(null=True, blank=True)
+    planned_availability = EncryptedDateField(null=True, blank=True)
     category = models.ForeignKey(
         "disclosure.CapabilityCategory", on_delete=models.PROTECT, related_name="findings"
     )
@@ -110,7 +118,7 @@ class Finding(models.Model):
     affected_sectors = models.ManyToManyField(
         "disclosure.Sector", blank=True, related_name="findings"
     )
-    recommended_actions = models.TextField(blank=True)
+    recommended_actions = EncryptedTextField(blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -210,7 +218,7 @@ class FindingRecipient(models.Model):
     readiness = models.CharField(
         max_length=20, choices=Readiness.choices, default=Readiness.NOT_ASSESSED
     )
-    readiness_statement = models.TextField(blank=True)
+    readiness_statement = EncryptedTextField(blank=True)
     readiness_updated_at = models.DateTimeField(null=True, blank=True)
     readiness_updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ..encryption.fields import EncryptedJSONField
+
 
 class FindingRevision(models.Model):
     finding = models.ForeignKey(
@@ -14,7 +16,7 @@ class FindingRevision(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     # The finding's content as it was after this edit (embargoed until release).
-    content = models.JSONField()
+    content = EncryptedJSONField()
     changed_fields = models.JSONField(default=list)
 
     class Meta:

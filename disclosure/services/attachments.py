@@ -27,7 +27,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import policies
-from ..errors import NotAllowed, ValidationFailed
+from ..encryption import DecryptionError
+from ..encryption.files import DecryptingReader, file_verify
+from ..errors import Conflict, NotAllowed, ValidationFailed
 from ..models import Attachment, Finding
 from ..models.attachments import private_storage
 from .audit import audit_record
@@ -354,6 +356,41 @@ def _delete_quietly(stored: str) -> None:
     except OSError:
         # The row is gone, so nobody can reach the file; the orphan sweep retries.
         logger.warning("Could not delete attachment file %s", stored, exc_info=True)
+
+
+UNREADABLE = (
+    "This file cannot be served: it failed its integrity check (it may have been altered) or "
+    "was encrypted with a key this server does not have. The failure is logged and audited; "
+    "the operators can restore the file from a backup."
+)
+
+
+def attachment_open(*, actor: Any, attachment: Attachment, via: str) -> tuple[IO[bytes], int]:
+    """The attachment's content, decrypted, and its size: checked whole before a byte is served.
+
+    Every segment is authenticated first, so an altered file (or one under a key that is not
+    configured) is refused with a clear 409 rather than cut off in the middle of a download.
+    FileNotFoundError if the file is gone.
+    """
+    path = private_storage.path(str(attachment.file.name))
+    what = f"the file of attachment {attachment.pk}"
+    try:
+        size = file_verify(path, what=what)
+        handle = open(path, "rb")  # noqa: SIM115 -- the response closes it
+    except DecryptionError as exc:
+        logger.error("Attachment %s cannot be served: %s", attachment.pk, exc)
+        audit_record(
+            actor=actor,
+            action="attachment.unreadable",
+            finding=attachment.finding,
+            data={"attachment": attachment.pk, "reason": exc.reason, "via": via},
+        )
+        raise Conflict(UNREADABLE) from exc
+    try:
+        return DecryptingReader(handle, what=what), size  # type: ignore[return-value]
+    except BaseException:
+        handle.close()
+        raise
 
 
 def attachment_download_record(*, actor: Any, attachment: Attachment, via: str) -> None:

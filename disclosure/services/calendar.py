@@ -79,6 +79,16 @@ def calendar_feed_revoke(*, actor: Any, feed: CalendarFeed) -> CalendarFeed:
     return feed
 
 
+def calendar_feed_fetched(*, feed: CalendarFeed, entries: int, ip: str | None) -> None:
+    """Audit a fetch: the feed exports dates of embargoed findings. Its holder is anonymous
+    (the URL is the credential), so the actor is none; the feed and the address say who."""
+    audit_record(
+        actor=None,
+        action="calendar_feed.fetched",
+        data={**_data(feed), "entries": entries, "ip": ip},
+    )
+
+
 def creator_still_member() -> Exists:
     """The feed's creator is active and still belongs to the feed's organization."""
     return Exists(

@@ -28,8 +28,12 @@ def credit_create(*, actor: Any, finding: Finding, email: Any, type: Any) -> Cre
     if type not in Credit.Type.values:
         errors["type"] = f"Choose one of: {', '.join(Credit.Type.values)}."
     user = None
+    max_length = User._meta.get_field("email").max_length or 254
     if not isinstance(email, str) or not email.strip():
         errors["email"] = "Give the email address of the person to credit."
+    elif len(email.strip()) > max_length:
+        # Refused before the lookup: a long LIKE pattern fails on SQLite (a 500, not a 400).
+        errors["email"] = f"An email address has at most {max_length} characters."
     else:
         user = User.objects.filter(email__iexact=email.strip(), is_active=True).first()
         if user is None:

@@ -86,14 +86,22 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+class _DecryptedFileResponse(FileResponse):
+    block_size = 64 * 1024  # the files' segment size (disclosure.encryption.files)
+
+
 def attachment_file_response(*, actor: Any, attachment: Attachment, via: str) -> FileResponse:
-    """Stream the file as a download that no browser will render or cache; audit it."""
+    """Stream the file, decrypted, as a download that no browser will render or cache; audit it.
+
+    A file that fails its integrity check is a 409 (services.attachments.attachment_open).
+    """
     try:
-        handle = attachment.file.open("rb")
+        handle, size = service.attachment_open(actor=actor, attachment=attachment, via=via)
     except FileNotFoundError as exc:
         raise Http404("The attachment's file is missing.") from exc
     service.attachment_download_record(actor=actor, attachment=attachment, via=via)
-    response = FileResponse(handle, content_type=_content_type(attachment))
+    response = _DecryptedFileResponse(handle, content_type=_content_type(attachment))
+    response["Content-Length"] = str(size)
     response["Content-Disposition"] = content_disposition(attachment.name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
@@ -134,7 +142,10 @@ def attachment_download(request: HttpRequest, reference: str, pk: int) -> HttpRe
     attachment = selectors.attachment_get_for(user=request.user, reference=reference, pk=pk)
     if challenge := mfa_challenge(request):  # embargoed evidence: MFA first (accounts.access)
         return challenge
-    return attachment_file_response(actor=request.user, attachment=attachment, via="page")
+    try:
+        return attachment_file_response(actor=request.user, attachment=attachment, via="page")
+    except ApplicationError as exc:  # a file that fails its integrity check
+        return finding_pages._refused(request, attachment.finding, exc)
 
 
 @csrf_exempt  # checked by _attachment_add, once the size limit is in place

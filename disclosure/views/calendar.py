@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.models import Organization
 from accounts.selectors import organization_get_for
+from accounts.sessions import client_ip
 
 from .. import policies, selectors_calendar
 from ..errors import ApplicationError
@@ -37,6 +38,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     if feed is None:
         raise Http404("No such calendar.")
     entries = selectors_calendar.calendar_entries_for(feed.organization, now=timezone.now())
+    service.calendar_feed_fetched(feed=feed, entries=len(entries), ip=client_ip(request))
     response = HttpResponse(
         calendar_document(feed.organization, entries), content_type="text/calendar; charset=utf-8"
     )

@@ -30,7 +30,7 @@ from ..forms import (
     formsets_add_application_error,
 )
 from ..models import Credit, Evaluation, Finding, FindingRecipient, FindingRevision
-from ..services import intake
+from ..services import audit, intake
 from ..services.revisions import finding_content, revision_diff
 
 Kind = Organization.Kind
@@ -150,6 +150,7 @@ def finding_edit(request: HttpRequest, reference: str) -> HttpResponse:
             "released, rejected, a duplicate or withdrawn."
         )
     if request.method != "POST":
+        audit.finding_read_record(actor=request.user, finding=finding, via="edit")  # the form
         initial, lists = _initial(finding)
         formsets: dict[str, Any] = {
             "evaluations": EvaluationFormSet(prefix="evaluations", initial=lists["evaluations"]),

@@ -10,8 +10,8 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from .. import selectors, selectors_content
-from ..errors import ApplicationError
+from .. import policies, selectors, selectors_content
+from ..errors import ApplicationError, NotAllowed
 from ..forms import CreditForm, form_add_application_error
 from ..services import credits as credit_service
 from . import findings as finding_pages
@@ -29,6 +29,9 @@ def _back(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def credit_add(request: HttpRequest, reference: str) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, reference=reference)
+    if not policies.can_manage_credits(request.user, finding):  # before the form is read
+        refusal = NotAllowed("Only the finding's lab and coordinators can credit people on it.")
+        return finding_pages._refused(request, finding, refusal)
     form = CreditForm(request.POST)
     status = 400
     if form.is_valid():

@@ -22,7 +22,7 @@ from accounts.models import Organization
 
 from .. import policies, selectors
 from ..csaf import csaf_path
-from ..errors import ApplicationError
+from ..errors import ApplicationError, NotAllowed
 from ..forms import AcceptForm, RejectForm, form_add_application_error
 from ..models import Finding
 from ..selectors_audience import findings_with_overdue
@@ -176,6 +176,8 @@ def finding_submit(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def finding_accept(request: HttpRequest, reference: str) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, reference=reference)
+    if not policies.can_triage(request.user):  # refused before the form is read
+        return _refused(request, finding, NotAllowed("Only coordinators can accept findings."))
     form = AcceptForm(request.POST, defenders=defenders_verified())
     status = 400
     if form.is_valid():
@@ -208,6 +210,8 @@ def finding_accept(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def finding_reject(request: HttpRequest, reference: str) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, reference=reference)
+    if not policies.can_triage(request.user):  # refused before the form is read
+        return _refused(request, finding, NotAllowed("Only coordinators can reject findings."))
     form = RejectForm(request.POST)
     status = 400
     if form.is_valid():

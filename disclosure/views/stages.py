@@ -69,7 +69,10 @@ class StageRowForm(forms.Form):
         self.fields["sectors"].choices = sectors  # type: ignore[attr-defined]
 
 
-StageFormSet = forms.formset_factory(StageRowForm, extra=EXTRA_ROWS, max_num=MAX_STAGES)
+# absolute_max: a posted TOTAL_FORMS beyond it is refused without building that many forms.
+StageFormSet = forms.formset_factory(
+    StageRowForm, extra=EXTRA_ROWS, max_num=MAX_STAGES, absolute_max=MAX_STAGES
+)
 
 
 class PlanForm(forms.Form):

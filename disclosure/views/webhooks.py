@@ -4,7 +4,8 @@ enable, delete.
 
 An organization someone does not belong to is a 404; a member who is not an admin gets a 403.
 Adding and rotating answer with the page itself, since the secret must not travel in a
-redirect or a session; the other actions redirect back (PRG).
+redirect or a session; the other actions redirect back (PRG). Refused input shows the page
+again with a 400 that says why.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def webhook_disable(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = DisableForm(request.POST)
     if not form.is_valid():
         messages.error(request, _errors(form))
-        return redirect("organization-webhooks", slug=organization.slug)
+        return _page(request, organization, status=400)
     try:
         service.endpoint_disable(
             actor=request.user, endpoint=endpoint, reason=form.cleaned_data["reason"]

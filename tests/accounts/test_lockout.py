@@ -28,7 +28,7 @@ def attempt(client: Client, email: str, password: str, ip: str = "192.0.2.10"):
 
 def fail(client: Client, email: str, times: int, ip: str = "192.0.2.10") -> None:
     for _ in range(times):
-        assert attempt(client, email, "wrong-password-123", ip).status_code == 200
+        assert attempt(client, email, "wrong-password-123", ip).status_code == 400
 
 
 def lock_out(client: Client, email: str, ip: str = "192.0.2.10") -> None:

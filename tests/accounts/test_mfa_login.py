@@ -93,6 +93,7 @@ def test_a_code_used_once_is_refused_the_second_time(world, password):
     password_login(second, world.defender_user, password)
     replay = second.post(VERIFY, {"token": code})
     assert replay.status_code == 400
+    assert "not right" in replay.content.decode()
     assert second.get("/").status_code == 302
     assert AuditEvent.objects.filter(action="mfa.failed").count() == 1
 

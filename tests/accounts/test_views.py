@@ -37,7 +37,7 @@ def test_login_with_email_and_password_signs_in(client, db):
 def test_login_with_a_wrong_password_is_refused(client, db):
     UserFactory(email="dana@lab.example")
     response = client.post(reverse("login"), {"username": "dana@lab.example", "password": "no"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "_auth_user_id" not in client.session
     assert "Please enter a correct" in response.content.decode()
 

@@ -18,8 +18,10 @@ POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+# A <script> is allowed only as a link to a static file: <script src="..." defer></script>.
 INLINE_CODE = re.compile(
-    r"<script|<style|\sstyle\s*=|\son[a-z]+\s*=|javascript:", flags=re.IGNORECASE
+    r"<script(?![^>]*\ssrc=[^>]*>\s*</script>)|<style|\sstyle\s*=|\son[a-z]+\s*=|javascript:",
+    flags=re.IGNORECASE,
 )
 
 

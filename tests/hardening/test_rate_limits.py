@@ -1,5 +1,6 @@
-"""Rate limits: the API per anonymous address, per user and per token; log in and the public
-application form per address. Past a limit the answer is a 429 with Retry-After and a message.
+"""Rate limits: the API per anonymous address, per user and per token; log in, its second step
+(codes, security keys) and the public application form per address. Past a limit the answer is
+a 429 with Retry-After and a message.
 
 The test settings turn every limit off; each test sets the rates it needs, low.
 """
@@ -45,7 +46,7 @@ def _retry_after(response) -> int:
 
 def test_every_scope_has_a_rate_in_the_shipped_settings():
     shipped = base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    assert set(shipped) == {"anon", "user", "token", "login", "public_form"}
+    assert set(shipped) == {"anon", "user", "token", "login", "mfa", "public_form"}
     assert all(rate for rate in shipped.values())
     assert set(base.RATE_LIMITED_POSTS.values()) <= set(shipped)
 
@@ -101,7 +102,7 @@ def test_login_posts_are_limited_per_address(client, world, password, rates):
     rates(login="3/min")
     url = reverse("login")
     wrong = {"username": world.lab_user.email, "password": "not-the-password"}
-    assert [client.post(url, wrong).status_code for _ in range(3)] == [200, 200, 200]
+    assert [client.post(url, wrong).status_code for _ in range(3)] == [400, 400, 400]
     refused = client.post(url, {"username": world.lab_user.email, "password": password})
     assert refused.status_code == 429
     assert "Try again in" in refused.content.decode()
@@ -118,7 +119,7 @@ def test_login_posts_are_limited_per_address(client, world, password, rates):
 
 def test_the_admin_login_shares_the_login_budget(client, db, rates):
     rates(login="1/min")
-    assert client.post(reverse("login"), {"username": "a@b.example"}).status_code == 200
+    assert client.post(reverse("login"), {"username": "a@b.example"}).status_code == 400
     assert client.post(reverse("admin:login"), {"username": "a@b.example"}).status_code == 429
 
 
@@ -143,15 +144,15 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_budget(client, db, rat
     codes = [
         client.post(url, {}, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(3)
     ]
-    assert codes == [200, 200, 429]
+    assert codes == [400, 400, 429]
 
 
 def test_behind_a_proxy_the_forwarded_address_is_the_client(client, db, rates, settings):
     rates(login="1/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     url = reverse("login")
-    assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 200
-    assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 200
+    assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 400
+    assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 400
     assert client.post(url, {}, HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
 
 
@@ -170,7 +171,7 @@ def test_the_counters_live_in_redis_when_it_is_configured(client, db, rates, set
     from django.core.cache import cache
 
     try:
-        assert client.post(reverse("login"), {}).status_code == 200
+        assert client.post(reverse("login"), {}).status_code == 400
         assert client.post(reverse("login"), {}).status_code == 429
         keys = cache._cache.get_client().keys(f"{prefix}:*")
         assert keys, "no counter in Redis"

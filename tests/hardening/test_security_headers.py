@@ -70,6 +70,7 @@ def _production(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedPr
         "REDIS_URL": "redis://127.0.0.1:1/0",
         "FOREWARN_VAR_DIR": str(tmp_path / "var"),
         "OPENPGP_SIGNING_KEY_FILE": str(tmp_path / "site-key.asc"),
+        "FOREWARN_ENCRYPTION_KEYS": "cHJvZHVjdGlvbi1jaGVjay1vbmx5LW5vdC1zZWNyZXQ=",
         **env,
     }
     return subprocess.run(

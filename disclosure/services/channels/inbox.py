@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ...errors import ValidationFailed
 from ...models import Delivery
+from ...selectors import findings_visible_to
 from ..audit import audit_record
 from . import DeliveryFailed
 
@@ -27,8 +28,13 @@ def send_many(deliveries: Sequence[Delivery]) -> dict[int, DeliveryFailed | None
 
 
 def _own_unread(actor: Any) -> Any:
+    """The actor's unread items about findings the actor may still see (as the inbox shows
+    them: selectors_delivery.inbox_of), so that the count marked read tells nothing more."""
     return Delivery.objects.filter(
-        recipient_id=actor.pk, channel=Delivery.Channel.INBOX, read_at__isnull=True
+        recipient_id=actor.pk,
+        channel=Delivery.Channel.INBOX,
+        read_at__isnull=True,
+        finding__in=findings_visible_to(actor).values("pk"),
     )
 
 

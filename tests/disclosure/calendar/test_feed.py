@@ -300,3 +300,22 @@ def test_the_query_budget_is_the_same_for_1_and_50_findings(world, admin):
     assert (one_events, fifty_events) == (2, 100)
     assert one == fifty
     assert fifty <= 6
+
+
+def test_every_fetch_is_audited_with_the_feed_and_the_address(world, feed_url):
+    """A fetch exports the dates of embargoed findings: it is audited, never with the token."""
+    fetch(feed_url)
+    fetch(feed_url)
+    fetched = list(AuditEvent.objects.filter(action="calendar_feed.fetched"))
+    assert len(fetched) == 2
+    feed = CalendarFeed.objects.get()
+    assert fetched[0].actor is None
+    assert fetched[0].data == {
+        "organization": world.defender.slug,
+        "feed": feed.pk,
+        "prefix": feed.prefix,
+        "entries": 0,
+        "ip": "127.0.0.1",
+    }
+    token = feed_url.rsplit("/", 1)[-1].removesuffix(".ics")
+    assert token not in str(fetched[0].data)
