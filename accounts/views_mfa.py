@@ -42,9 +42,12 @@ from .views import AuthenticatedRequest
 
 
 def next_url(request: HttpRequest, default: str = "home") -> str:
-    """The page to go on to: a safe ?next= (or posted next), else ``default``."""
+    """The page to go on to: a safe ?next= (or posted next), else ``default``.
+
+    Only a path on this site: redirect() would take any other word for a URL pattern's name
+    and fail (a 500) when there is none."""
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(
+    if wanted.startswith("/") and url_has_allowed_host_and_scheme(
         wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return wanted

@@ -286,10 +286,10 @@ def chain_verify(
     return result
 
 
-def verification_remember(result: Verification) -> None:
-    """Keep the result for the audit page; log a failure."""
+def verification_remember(result: Verification, *, log: bool = True) -> None:
+    """Keep the result for the audit page; log a failure (unless the caller reports it)."""
     cache.set(LAST_RESULT_CACHE_KEY, result.as_dict(), None)
-    if not result.ok:
+    if log and not result.ok:
         logger.error(
             "The audit chain failed verification: %s problem(s); the first: %s",
             result.problems_total,

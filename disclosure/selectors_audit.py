@@ -38,6 +38,11 @@ AUDIT_COLUMNS = (
     "finding__reference",
 )
 SYSTEM = "system"
+# Only a tampered SQLite row (a time that is not a time) makes the ORM fail to read a row.
+UNREADABLE = (
+    "An audit row could not be read (a value the application never writes: tampering?). "
+    "Run manage.py audit_verify to find it."
+)
 
 
 def audit_trail_for(user: Any) -> QuerySet[AuditEvent]:

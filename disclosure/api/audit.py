@@ -6,6 +6,7 @@ own check (``integrity``); the chain's links are checked by ``manage.py audit_ve
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,13 +17,15 @@ from rest_framework.permissions import IsAuthenticated
 
 from .. import policies
 from ..audit_hash import audit_key, integrity_of
+from ..errors import Conflict
 from ..models import AuditEvent
-from ..selectors_audit import AuditEventFilter, audit_trail_for
+from ..selectors_audit import UNREADABLE, AuditEventFilter, audit_trail_for
 from .deliveries import NewestFirstPagination
 from .filters import StrictFilterBackend
 from .serializers import AuditEventSerializer, ErrorSerializer
 from .views import ERRORS
 
+logger = logging.getLogger(__name__)
 INTEGRITY = ("sealed", "pending", "mismatch")
 
 
@@ -81,7 +84,14 @@ class AuditTrailView(generics.ListAPIView[AuditEvent]):
             400: ERRORS[400],
             401: ERRORS[401],
             404: OpenApiResponse(ErrorSerializer, description="Not a coordinator."),
+            409: OpenApiResponse(
+                ErrorSerializer, description="A row could not be read (a tampered database)."
+            ),
         },
     )
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        return super().get(request, *args, **kwargs)
+        try:
+            return super().get(request, *args, **kwargs)
+        except (ValueError, TypeError, AttributeError) as exc:
+            logger.exception("The audit trail API could not read a row")
+            raise Conflict(UNREADABLE) from exc

@@ -4,8 +4,6 @@
 files are encrypted (disclosure.encryption). Existing plaintext is converted here, with the
 newest key of FOREWARN_ENCRYPTION_KEYS; backwards, it is decrypted again."""
 
-import datetime as dt
-import json
 from pathlib import Path
 
 from django.conf import settings
@@ -13,9 +11,8 @@ from django.db import migrations
 
 import disclosure.encryption.fields
 from disclosure import encryption
-from disclosure.encryption import files
+from disclosure.encryption import conversion, files
 
-BATCH = 1000
 # The columns this migration encrypts, per model, and how their plaintext is written.
 COLUMNS = {
     "attachment": {"name": "text"},
@@ -48,75 +45,12 @@ COLUMNS = {
 }
 
 
-def _is_token(value):
-    try:
-        encryption.decrypt(value)
-    except encryption.DecryptionError:
-        return False
-    return True
-
-
-def _plaintext(value, kind):
-    if isinstance(value, bytes):
-        value = value.decode("utf-8")
-    if kind == "json":
-        # As the field writes it (PostgreSQL's jsonb-to-text spells it its own way).
-        return json.dumps(value if not isinstance(value, str) else json.loads(value))
-    if kind == "date":
-        return dt.date.fromisoformat(str(value)).isoformat()  # loudly, should it not be ISO
-    return str(value)
-
-
-def _convert(apps, schema_editor, change):
-    connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    for model_name, columns in COLUMNS.items():
-        model = apps.get_model("disclosure", model_name)
-        table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-        names = [model._meta.get_field(name).column for name in columns]
-        kinds = list(columns.values())
-        selected = ", ".join(quote(name) for name in names)
-        last = 0
-        with connection.cursor() as cursor:
-            while True:
-                cursor.execute(
-                    f"SELECT {pk}, {selected} FROM {table} WHERE {pk} > %s ORDER BY {pk} LIMIT %s",
-                    [last, BATCH],
-                )
-                rows = cursor.fetchall()
-                if not rows:
-                    break
-                last = rows[-1][0]
-                for row_id, *values in rows:
-                    for name, kind, value in zip(names, kinds, values, strict=True):
-                        new = None if value is None else change(value, kind)
-                        if new is not None:
-                            cursor.execute(
-                                f"UPDATE {table} SET {quote(name)} = %s WHERE {pk} = %s",
-                                [new, row_id],
-                            )
-    if connection.vendor == "postgresql":
-        # The updates queued deferred foreign-key checks, and PostgreSQL alters no table with
-        # checks pending (backwards, the column types change next): run them now.
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
 def encrypt_values(apps, schema_editor):
-    def change(value, kind):
-        if isinstance(value, str) and _is_token(value):
-            return None  # encrypted already (this ran before)
-        return encryption.encrypt_text(_plaintext(value, kind))
-
-    _convert(apps, schema_editor, change)
+    conversion.values_encrypt(apps, schema_editor, COLUMNS)
 
 
 def decrypt_values(apps, schema_editor):
-    def change(value, kind):
-        return encryption.decrypt_text(value) if _is_token(value) else None
-
-    _convert(apps, schema_editor, change)
+    conversion.values_decrypt(apps, schema_editor, COLUMNS)
 
 
 def _attachment_paths(apps):

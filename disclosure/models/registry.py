@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from ..encryption.fields import EncryptedCharField
 from .findings import Finding
 
 
@@ -49,8 +50,9 @@ class WebhookEndpoint(models.Model):
     )
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True)
-    secret = models.CharField(max_length=100, help_text="whsec_ + base64 of 32 random bytes.")
-    previous_secret = models.CharField(max_length=100, blank=True)
+    # Encrypted at rest: with a database dump alone, nobody can sign as Forewarn.
+    secret = EncryptedCharField(max_length=100, help_text="whsec_ + base64 of 32 random bytes.")
+    previous_secret = EncryptedCharField(max_length=100, blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -38,6 +38,8 @@ def _note_errors(note: Any) -> dict[str, str]:
         }
     if len(text) > NOTE_MAX_LENGTH:
         return {"note": f"At most {NOTE_MAX_LENGTH} characters."}
+    if "\x00" in text:  # the page posts the note as it is (no form field checks it)
+        return {"note": "Null characters are not allowed."}
     return {}
 
 

@@ -29,7 +29,7 @@ from ..audit_hash import TIME_FORMAT, audit_key, integrity_of
 from ..audit_verify import verification_last
 from ..errors import ValidationFailed
 from ..models import AuditEvent
-from ..selectors_audit import AuditEventFilter, audit_filter_for
+from ..selectors_audit import UNREADABLE, AuditEventFilter, audit_filter_for
 from ..services.audit import audit_export_record
 from ..services.audit_chain import chain_head
 
@@ -53,10 +53,6 @@ EXPORT_COLUMNS = (
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-UNREADABLE = (
-    "An audit row could not be read (a value the application never writes: tampering?). "
-    "Run manage.py audit_verify to find it."
-)
 
 
 def _require_coordinator(request: HttpRequest) -> None:
@@ -126,7 +122,9 @@ def _row(event: AuditEvent, key: bytes) -> dict[str, Any]:
     return {
         "id": event.pk,
         "sequence": event.sequence,
-        "created_at": event.created_at.astimezone(UTC).strftime(TIME_FORMAT),
+        "created_at": (
+            event.created_at.astimezone(UTC).strftime(TIME_FORMAT) if event.created_at else None
+        ),
         "actor": event.actor.email if event.actor is not None else None,
         "action": event.action,
         "finding": event.finding.reference if event.finding is not None else None,

@@ -55,7 +55,6 @@ class Matrix:
     world: World
     clients: dict[str, tuple[Client, Client]]
     references: dict[str, str] = field(default_factory=dict)  # state -> reference
-    seen: dict[str, set[str]] = field(default_factory=dict)  # role -> markers read
     twins: dict[tuple[str, str, str], tuple[int, str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,7 +90,6 @@ def leaks(
     found_here = (markers | set(REFERENCE.findall(text))) - echo
     forbidden = matrix.forbidden(reader, finding_scoped=finding_scoped)
     found = sorted(forbidden[needle] for needle in found_here if needle in forbidden)
-    matrix.seen.setdefault(reader, set()).update(markers)
     embargoed = markers - PUBLIC
     if answer.status == 200 and embargoed and "no-store" not in answer.headers.lower():
         found.append(f"no Cache-Control: no-store with {sorted(embargoed)[:3]}")
@@ -159,6 +157,25 @@ def _like_nothing(
     return path, matrix.twins[key]
 
 
+def _head(matrix: Matrix, name: str, path: str, role: str, got: Answer) -> list[str]:
+    """HEAD answers as GET does, with no body, or is refused (405) for every object alike
+    (views that ``require_GET``); its headers hold nothing either."""
+    Counter.cases += 1
+    api = name.startswith("api:")
+    head = read(matrix.clients[role][api], path, api=api, method="HEAD")
+    where = f"HEAD {path} as {role}: {head.status}"
+    problems = [] if head.status in (got.status, 405) else [f"{where}, GET {got.status}"]
+    if head.text:
+        problems.append(f"{where}: a body")
+    forbidden = matrix.forbidden(role, finding_scoped=True)
+    problems += [
+        f"{where}: leaks {what}"
+        for needle, what in forbidden.items()
+        if needle in head.headers and needle not in path
+    ]
+    return problems
+
+
 def case(
     matrix: Matrix, name: str, kwargs: list[str], route: Route, v: Variant, role: str, method: str
 ) -> list[str]:
@@ -183,6 +200,8 @@ def case(
     twin = None if reach else _like_nothing(matrix, name, kwargs, route, v, role, method)
     if twin is not None and normalized(answer, path) != twin[1]:
         problems.append(f"{where}: not the answer for nothing there ({twin[0]})")
+    if method == "GET" and not reach:
+        problems += _head(matrix, name, path, role, answer)
     if v.detail == "search" and answer.status == 200:
         found = matrix.references[v.state] in answer.text
         if found != policy.sees_finding(role, v.state):
@@ -239,10 +258,7 @@ def admin_paths() -> Iterator[tuple[str, str]]:
 
 def admin_case(matrix: Matrix, name: str, path: str, role: str, method: str) -> list[str]:
     Counter.cases += 1
-    if method == "GET":
-        answer, changed = _send(matrix, role, method, path, False, None)
-    else:
-        answer, changed = _send(matrix, role, method, path, False, {})
+    answer, changed = _send(matrix, role, method, path, False, None)
     where = f"{method} {path} as {role}: {answer.status} {answer.location}"
     problems = [f"{where}: changed {changed}"] if changed else []
     to_login = answer.status == 302 and (

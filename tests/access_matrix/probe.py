@@ -88,11 +88,12 @@ def send(client: Client, method: str, path: str, *, api: bool, body: Any = None)
     return answer_of(client.post(path, body or {}))
 
 
-def read(client: Client, path: str, *, api: bool) -> Answer:
-    """A GET whose side effects (reads audited, items marked read) are rolled back, so that
-    every case meets the same world and the answers for nonexistent objects can be reused."""
+def read(client: Client, path: str, *, api: bool, method: str = "GET") -> Answer:
+    """A GET (or HEAD) whose side effects (reads audited, items marked read) are rolled back,
+    so that every case meets the same world and the answers for nonexistent objects can be
+    reused."""
     with transaction.atomic():
-        answer = send(client, "GET", path, api=api)
+        answer = send(client, method, path, api=api)
         transaction.set_rollback(True)
     return answer
 

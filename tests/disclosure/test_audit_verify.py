@@ -13,6 +13,7 @@ from django.db import connection
 
 from disclosure.audit_verify import chain_verify, verification_last
 from disclosure.models import AuditEvent
+from disclosure.tasks import verify_audit_chain
 
 from .audit_helpers import columns_of, insert_raw, sealed_chain, tamper, written
 
@@ -276,3 +277,11 @@ def test_the_json_output_has_the_head_and_the_problems(chain):
     assert body["head"] == f"5:{chain[-1].entry_hash}"
     assert body["problems"][0]["action"] == "test.action_0"
     assert "note" not in json.dumps(body["problems"])  # names the entry, never its content
+
+
+def test_the_scheduled_check_logs_a_failure(chain, caplog):
+    assert verify_audit_chain() is True
+    tamper("UPDATE {table} SET note = 'x' WHERE id = %s", [chain[0].pk])
+    assert verify_audit_chain() is False
+    assert "The audit chain failed verification: 1 problem(s)" in caplog.text
+    assert verification_last()["ok"] is False

@@ -476,3 +476,12 @@ def test_an_unreleased_finding_has_no_advisory(client, world, state):
     response = client.get(reverse("advisory-detail", args=[finding.reference]))
     assert response.status_code == 404
     _assert_no_markers(response)
+
+
+@pytest.mark.parametrize("action", ["finding-accept", "finding-reject"])
+def test_the_lab_is_refused_accept_and_reject_before_the_form_is_read(client, world, action):
+    finding = world.submitted()
+    response = _as(client, world.lab_user).post(reverse(action, args=[finding.reference]), {})
+    assert response.status_code == 403  # not the 400 of an empty form
+    finding.refresh_from_db()
+    assert finding.state == Finding.State.SUBMITTED

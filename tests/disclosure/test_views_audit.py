@@ -198,9 +198,20 @@ def test_a_tampered_row_is_shown_as_tampered(client, world, column, value):
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite stores such a time")
-def test_a_row_that_cannot_be_read_is_reported_not_a_server_error(client, world):
+def test_a_time_that_is_not_a_time_is_shown_as_tampered(client, world):
     (event,) = written(1)
     tamper("UPDATE {table} SET created_at = 'not a time' WHERE id = %s", [event.pk])
+    client = _as(client, world.coordinator)
+    response = client.get(PAGE)
+    assert response.status_code == 200 and "Tampered" in response.content.decode()
+    (row,) = _csv(client.get(CSV_EXPORT))
+    assert (row["created_at"], row["integrity"]) == ("", "mismatch")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite stores such a time")
+def test_a_row_that_cannot_be_read_is_reported_not_a_server_error(client, world):
+    (event,) = written(1)
+    tamper("UPDATE {table} SET created_at = '2026-13-45 10:00:00' WHERE id = %s", [event.pk])
     client = _as(client, world.coordinator)
     response = client.get(PAGE)
     assert response.status_code == 200

@@ -303,6 +303,14 @@ def test_a_defender_has_no_credit_form(client, world):
     assert not Credit.objects.exists()
 
 
+def test_a_credit_from_someone_who_may_not_credit_is_refused_before_its_form_is_read(client, world):
+    finding = world.embargoed()
+    response = _as(client, world.defender_user).post(
+        reverse("finding-credit-add", args=[finding.reference]), {}
+    )
+    assert response.status_code == 403  # not the 400 of an empty form
+
+
 def test_a_credited_user_answers_from_the_home_page(client, world):
     finding = world.submitted()
     credit = Credit.objects.create(

@@ -12,6 +12,7 @@ from disclosure.models import AuditEvent, Delivery
 from tests.factories import OrganizationFactory
 
 from .outbox import contact, enqueue
+from .publication import released_factory
 
 Channel = Delivery.Channel
 State = Delivery.State
@@ -178,8 +179,8 @@ def test_someone_elses_item_is_a_404_and_stays_unread(client, world):
 
 
 def test_mark_all_read(client, world):
-    enqueue(world.submitted(), world.defender)
-    enqueue(world.submitted(), world.defender)
+    enqueue(released_factory(), world.defender)
+    enqueue(released_factory(), world.defender)
     client = _as(client, world.defender_user)
     response = client.post(reverse("inbox-read-all"), follow=True)
     assert "Marked 2 notifications read." in response.content.decode()
@@ -203,7 +204,7 @@ def test_the_inbox_needs_a_login(client):
 @pytest.mark.parametrize("rows", [1, 50])
 def test_the_inbox_page_query_budget(client, world, django_assert_max_num_queries, rows):
     for _ in range(rows):
-        enqueue(world.submitted(), world.defender)
+        enqueue(released_factory(), world.defender)
     client = _as(client, world.defender_user)
     # session, user, the count and the page of the paginator, the nav's unread count, and the
     # memberships for the nav's deliveries link

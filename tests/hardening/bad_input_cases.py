@@ -139,6 +139,13 @@ def value_cases(info: FieldInfo, *, api: bool) -> Iterator[tuple[str, Any, bool]
     kind = info.kind
     if info.navigation:
         yield "a NUL", NUL, True
+        # Where to go next: never followed off the site, never a 500.
+        for label, value in (
+            ("a name, not a path", "home-page"),
+            ("another site", "//evil.example/x"),
+            ("a script URL", "javascript:alert(1)"),
+        ):
+            yield label, value, False
         return
     if info.management:
         # Django reads TOTAL_FORMS and INITIAL_FORMS (capped at the formset's absolute_max),
@@ -201,30 +208,31 @@ def value_cases(info: FieldInfo, *, api: bool) -> Iterator[tuple[str, Any, bool]
 def field_cases(
     base: dict[str, Any], fields: list[FieldInfo], *, api: bool, multipart: bool
 ) -> Iterator[Case]:
-    """Each field spoiled in turn. A page's renders are slow, so two spoilings go to all of
-    its fields at once: a NUL in multipart (a field's own validation refuses it, whatever the
-    others hold) and a long text in each field without a limit (which may be taken)."""
+    """Each field spoiled in turn; a page's NUL also as multipart, which config.bad_input
+    leaves to the views. A page's renders are slow, so the long texts go to all its fields
+    without a limit at once (any of them may be taken)."""
     for info in fields:
         for label, value, refuse in value_cases(info, api=api):
             data = {**base, info.name: value}
             name = f"{info.name}: {label}"
             if api and not multipart:
                 yield json_case(name, data, refuse=refuse)
-            elif isinstance(value, str | list):
-                body, content_type = encode(data, multipart=multipart)
-                yield Case(name, body, content_type, refuse=refuse)
-    inputs = [info for info in fields if not info.navigation]
-    if api or not inputs:
-        return
-    nul = {**base, **{info.name: NUL for info in inputs}}
-    body, content_type = encode(nul, multipart=True)
-    yield Case("a NUL in every field (multipart)", body, content_type)
+                continue
+            if not isinstance(value, str | list):
+                continue
+            body, content_type = encode(data, multipart=multipart)
+            yield Case(name, body, content_type, refuse=refuse)
+            if not multipart and "\x00" in json.dumps(value, ensure_ascii=False):
+                body, content_type = encode(data, multipart=True)
+                # A field read only to send the user back may go unread by the action.
+                yield Case(f"{name} (multipart)", body, content_type, refuse=not info.navigation)
     free = [f.name for f in fields if f.kind == "string" and not f.max_length and not f.choice]
-    if free:
-        room = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) // (len(free) + 1) - 1_000
-        long = {**base, **dict.fromkeys(free, "x" * min(LONG, room))}
-        body, content_type = encode(long, multipart=multipart)
-        yield Case("a long text in every field without a limit", body, content_type, refuse=False)
+    if api or not free:
+        return
+    room = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) // (len(free) + 1) - 1_000
+    long = {**base, **dict.fromkeys(free, "x" * min(LONG, room))}
+    body, content_type = encode(long, multipart=multipart)
+    yield Case("a long text in every field without a limit", body, content_type, refuse=False)
 
 
 def file_cases(base: dict[str, Any]) -> Iterator[Case]:
@@ -249,7 +257,7 @@ def get_case(label: str, *, query: str, refuse: bool = True) -> Case:
 
 
 # Parameters some page or list reads; a page gets them all spoiled at once (one render).
-COMMON_PARAMS = ("page", "q", "state", "status", "assigned", "unread", "kind", "ordering")
+COMMON_PARAMS = ("page", "q", "state", "status", "assigned", "unread", "kind", "ordering", "next")
 
 
 def query_cases(declared: dict[str, FieldInfo], *, api: bool) -> Iterator[Case]:

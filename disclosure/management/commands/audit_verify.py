@@ -76,7 +76,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The database could not be read: {exc}", returncode=CANNOT_CHECK
             ) from exc
-        verification_remember(result)
+        verification_remember(result, log=False)  # reported below
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
         else:

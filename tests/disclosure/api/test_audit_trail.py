@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from disclosure.models import AuditEvent
 from disclosure.services.audit import audit_record
@@ -89,3 +90,12 @@ def test_the_trail_costs_the_same_queries_for_1_and_50_rows(
     with django_assert_max_num_queries(4):
         response = client.get(URL)
     assert len(response.json()["results"]) == min(50, rows + 2)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite stores such a time")
+def test_a_row_that_cannot_be_read_is_a_409_not_a_server_error(world, api):
+    (event,) = written(1)
+    tamper("UPDATE {table} SET created_at = '2026-13-45 10:00:00' WHERE id = %s", [event.pk])
+    response = api(world.coordinator).get(URL)
+    assert response.status_code == 409
+    assert "could not be read" in response.json()["detail"]

@@ -9,9 +9,12 @@ import pytest
 from django.utils import timezone
 
 from disclosure.models import AuditEvent, Delivery
+from disclosure.selectors_delivery import inbox_unread_count
+from disclosure.services.audience import audience_add, audience_remove
 from tests.factories import OrganizationFactory
 
 from ..outbox import contact, endpoint, enqueue
+from ..publication import released_factory
 from .conftest import MARKERS
 
 Channel = Delivery.Channel
@@ -215,8 +218,8 @@ def test_the_inbox_lists_only_your_own_items_thinly(world, api):
 
 
 def test_unread_filter_and_marking_read(world, api):
-    enqueue(world.submitted(), world.defender)
-    enqueue(world.submitted(), world.defender)
+    enqueue(released_factory(), world.defender)
+    enqueue(released_factory(), world.defender)
     client = api(world.defender_user)
     first, second = _items(client, "?unread=true")
     response = client.post(f"/api/inbox/{first['id']}/read/")
@@ -227,6 +230,22 @@ def test_unread_filter_and_marking_read(world, api):
     assert client.post("/api/inbox/read-all/").json() == {"marked": 1}
     assert _items(client, "?unread=true") == []
     assert len(_items(client)) == 2
+
+
+def test_an_organization_removed_from_the_audience_no_longer_finds_the_finding_in_its_inbox(
+    world, api
+):
+    finding = world.embargoed()
+    audience_add(actor=world.coordinator, finding=finding, organizations=[world.other_defender])
+    item = Delivery.objects.get(recipient=world.defender_user, channel=Channel.INBOX)
+    audience_remove(
+        actor=world.coordinator, finding=finding, organization=world.defender, reason="Leaked"
+    )
+    client = api(world.defender_user)
+    assert _items(client) == []
+    assert client.post(f"/api/inbox/{item.pk}/read/").status_code == 404
+    assert client.post("/api/inbox/read-all/").json() == {"marked": 0}
+    assert inbox_unread_count(world.defender_user) == 0
 
 
 def test_someone_elses_inbox_item_is_a_404(world, api):
@@ -260,7 +279,8 @@ def test_the_inbox_costs_the_same_queries_for_1_and_50_rows(
     world, api, django_assert_max_num_queries, rows
 ):
     for _ in range(rows):
-        enqueue(world.submitted(), world.defender)
+        enqueue(released_factory(), world.defender)
     client = api(world.defender_user)
-    with django_assert_max_num_queries(3):  # session, user, the page
+    # session, user, the memberships (which findings the user still sees), the page
+    with django_assert_max_num_queries(4):
         assert len(_items(client)) == rows

@@ -99,6 +99,12 @@ def test_no_thread_on_a_draft_is_a_409(world, api):
     assert response.status_code == 409
 
 
+def test_a_thread_from_someone_who_may_open_none_is_refused_before_its_body_is_read(world, api):
+    response = api(world.other_defender_user).post(_threads_url(world.released()), {})
+    assert response.status_code == 403  # not the 400 of a missing scope
+    assert not Thread.objects.exists()
+
+
 def test_a_thread_that_does_not_exist_is_a_404(world, api):
     assert api(world.coordinator).get("/api/threads/999999/comments/").status_code == 404
 

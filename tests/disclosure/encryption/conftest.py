@@ -1,4 +1,4 @@
-"""Keys for the encryption tests, and a private storage of their own."""
+"""Keys for the encryption tests, a private storage of their own, and a webhook endpoint."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from accounts.models import Membership
+from disclosure.models import WebhookEndpoint
+from disclosure.services.webhooks import endpoint_create, endpoint_rotate_secret
+from tests.factories import MembershipFactory, UserFactory
 
 # Fixed, public test keys (URL-safe base64 of 32 bytes), so that failures are reproducible.
 KEY_A = "a2V5LWEtZm9yLXRoZS1lbmNyeXB0aW9uLXRlc3RzLTE="
@@ -27,3 +32,15 @@ def keys(settings) -> Callable[..., None]:
 
     use(KEY_A)
     return use
+
+
+@pytest.fixture
+def webhook(world) -> tuple[WebhookEndpoint, tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """An endpoint of world.defender in a rotation's overlap: it, its current and old secret."""
+    admin = UserFactory(email="admin@grid.example")
+    MembershipFactory(user=admin, organization=world.defender, role=Membership.Role.ADMIN)
+    endpoint, old = endpoint_create(
+        actor=admin, organization=world.defender, url="http://127.0.0.1:9/hook"
+    )
+    endpoint, new = endpoint_rotate_secret(actor=admin, endpoint=endpoint, overlap_hours=24)
+    return endpoint, (new, old)

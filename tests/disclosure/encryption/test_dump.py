@@ -1,4 +1,5 @@
-"""A copy of the database and of the attachment storage reveals no embargoed detail.
+"""A copy of the database and of the attachment storage reveals no embargoed detail, and no
+webhook signing secret.
 
 The dump is the real thing: `pg_dump` of the test database on PostgreSQL, the database file
 (and its write-ahead log) on SQLite. Transactional tests, so that the rows are committed.
@@ -20,6 +21,7 @@ from disclosure.services.discussion import thread_open
 from disclosure.services.embargo_extensions import extension_request
 from disclosure.services.readiness import readiness_report
 from disclosure.services.triage import finding_accept
+from disclosure.services.webhooks import SECRET_PREFIX
 from tests.disclosure.embargo_helpers import soon
 from tests.factories import attachments as files
 
@@ -119,6 +121,13 @@ def test_a_dump_and_the_storage_reveal_no_embargoed_detail(world, private_root):
     assert leaks(dump) == []
     stored = _stored_files(private_root)
     assert stored and leaks(stored) == []
+
+
+def test_a_dump_reveals_no_webhook_signing_secret(webhook):
+    endpoint, secrets = webhook  # the current one and the previous one, still signing
+    dump = database_dump()
+    assert endpoint.url.encode() in dump
+    assert leaks(dump, tuple(s.removeprefix(SECRET_PREFIX).encode() for s in secrets)) == []
 
 
 @pytest.mark.xfail(

@@ -1,4 +1,5 @@
-"""Migration 0009 turns the plaintext already stored into ciphertext, files included, and back."""
+"""Migrations 0009 and 0010 turn the plaintext already stored into ciphertext, files
+included, and back."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from django.core.management import call_command
 from django.db import connection
 
 from disclosure.encryption.files import MAGIC
-from disclosure.models import Attachment, Evaluation, Finding, FindingRevision
+from disclosure.models import Attachment, Evaluation, Finding, FindingRevision, WebhookEndpoint
 from disclosure.services.attachments import attachment_add
+from disclosure.services.channels.webhook import signing_secrets
 from tests.factories import attachments as files
 
 migration = importlib.import_module("disclosure.migrations.0009_encryption_at_rest")
+webhook_migration = importlib.import_module("disclosure.migrations.0010_encrypt_webhook_secrets")
 EDITOR = SimpleNamespace(connection=connection)
 EVALUATION = {
     "name": "Cyber range",
@@ -149,3 +152,32 @@ def test_migrating_back_and_forth_keeps_every_value(world, private_root):
     )
     assert _raw("disclosure_finding", "details", finding.pk).startswith("gAAAAA")
     assert path.read_bytes().startswith(MAGIC)
+
+
+def test_plaintext_webhook_secrets_are_encrypted_and_still_sign(webhook):
+    endpoint, secrets = webhook
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE disclosure_webhookendpoint SET secret = %s, previous_secret = %s WHERE id = %s",
+            [*secrets, endpoint.pk],
+        )
+    webhook_migration.encrypt_values(apps, EDITOR)
+    assert _raw("disclosure_webhookendpoint", "secret", endpoint.pk).startswith("gAAAAA")
+    assert _raw("disclosure_webhookendpoint", "previous_secret", endpoint.pk).startswith("gAAAAA")
+    assert signing_secrets(WebhookEndpoint.objects.get(pk=endpoint.pk)) == secrets
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhook_secrets_migrate_back_and_forth(webhook):
+    endpoint, (new, old) = webhook
+    call_command("migrate", "disclosure", "0009_encryption_at_rest", verbosity=0)
+    try:
+        plain = [
+            _raw("disclosure_webhookendpoint", c, endpoint.pk)
+            for c in ("secret", "previous_secret")
+        ]
+    finally:
+        call_command("migrate", "disclosure", verbosity=0)
+    assert plain == [new, old]
+    assert signing_secrets(WebhookEndpoint.objects.get(pk=endpoint.pk)) == (new, old)
+    assert _raw("disclosure_webhookendpoint", "secret", endpoint.pk).startswith("gAAAAA")

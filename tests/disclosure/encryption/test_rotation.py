@@ -12,9 +12,17 @@ from django.core.management.base import CommandError
 
 from disclosure.encryption import keyring
 from disclosure.encryption.files import file_key_id
-from disclosure.models import Attachment, AuditEvent, Comment, Finding, FindingRevision
+from disclosure.models import (
+    Attachment,
+    AuditEvent,
+    Comment,
+    Finding,
+    FindingRevision,
+    WebhookEndpoint,
+)
 from disclosure.services import encryption as rotation
 from disclosure.services.attachments import attachment_add
+from disclosure.services.channels.webhook import signing_secrets
 from disclosure.services.discussion import thread_open
 from disclosure.services.readiness import readiness_report
 from tests.disclosure.encryption.conftest import KEY_A, KEY_B
@@ -61,6 +69,14 @@ def test_after_rotation_everything_reads_with_the_new_key_alone(world, keys, cli
     client.force_login(world.lab_user)
     url = f"/api/findings/{finding.reference}/attachments/{attachment.pk}/download/"
     assert b"".join(client.get(url).streaming_content) == files.TEXT
+
+
+def test_webhook_secrets_are_rotated_and_both_still_sign(world, keys, webhook):
+    endpoint, secrets = webhook
+    keys(KEY_B, KEY_A)
+    assert "disclosure.WebhookEndpoint: 2 value(s) rotated" in _run()
+    keys(KEY_B)
+    assert signing_secrets(WebhookEndpoint.objects.get(pk=endpoint.pk)) == secrets
 
 
 def test_check_fails_while_anything_is_under_an_older_key(world, keys):
