@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from base64 import b32encode
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -44,10 +44,10 @@ from .views import AuthenticatedRequest
 def next_url(request: HttpRequest, default: str = "home") -> str:
     """The page to go on to: a safe ?next= (or posted next), else ``default``.
 
-    Only a path on this site: redirect() would take any other word for a URL pattern's name
-    and fail (a 500) when there is none."""
+    Only a URL of this site with an absolute path: redirect() would take a bare word for a URL
+    pattern's name and fail (a 500) when there is none."""
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted.startswith("/") and url_has_allowed_host_and_scheme(
+    if urlsplit(wanted).path.startswith("/") and url_has_allowed_host_and_scheme(
         wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return wanted

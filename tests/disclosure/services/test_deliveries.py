@@ -14,6 +14,7 @@ from disclosure.services.notify import deliveries_dispatch
 from tests.factories import OrganizationFactory
 
 from ..outbox import contact, endpoint, enqueue
+from ..publication import released_factory
 
 Channel = Delivery.Channel
 State = Delivery.State
@@ -118,7 +119,8 @@ def test_a_notice_to_an_organization_removed_from_the_audience_is_not_retried(wo
 
 
 def _inbox(world, user) -> Delivery:
-    cause = enqueue(world.submitted(), world.defender)
+    """An inbox item about a finding the defender sees (a released one)."""
+    cause = enqueue(released_factory(), world.defender)
     return Delivery.objects.get(cause=cause, channel=Channel.INBOX, recipient=user)
 
 
