@@ -18,6 +18,11 @@ canonical form, a ``!`` token that no valid value produces, so hashing never fai
 
 AUDIT_HMAC_KEY is not derived from SECRET_KEY: someone with the database alone can neither
 forge a tag nor recompute the chain after changing it.
+
+The note is stored encrypted (it may hold embargoed text: a reason, a triage message, an
+attachment's name), and tags and seals cover its *plaintext*: rotating the encryption keys
+re-encrypts notes without touching the chain. A stored note that no configured key opens reads
+as ``UNREADABLE_NOTE``, whose canonical form is a ``!`` token, so it matches no tag or seal.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.dateparse import parse_datetime
+
+from .encryption import DecryptionError, decrypt_text
 
 GENESIS = "0" * 64
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # an entry's time, always UTC with microseconds
@@ -56,6 +63,16 @@ COLUMNS = (
 )
 
 
+class _Unreadable:
+    """A stored note that does not decrypt: altered, or under a key no longer configured."""
+
+    def __repr__(self) -> str:
+        return "<note that no configured key opens>"
+
+
+UNREADABLE_NOTE = _Unreadable()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One audit row as stored, its time and data already in canonical text form."""
@@ -70,12 +87,16 @@ class Entry:
     finding_id: Any
     from_state: Any
     to_state: Any
-    note: Any
+    note: Any  # the plaintext; UNREADABLE_NOTE when the stored token does not decrypt
     data: str  # the canonical form of the JSON value, or a "!" token when not JSON
 
     @property
     def sealed(self) -> bool:
         return self.sequence is not None
+
+    @property
+    def note_readable(self) -> bool:
+        return self.note is not UNREADABLE_NOTE
 
     @property
     def time_valid(self) -> bool:
@@ -169,8 +190,23 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def entry_from_row(row: tuple[Any, ...] | list[Any]) -> Entry:
-    """An Entry from the columns of COLUMNS as the database returned them; never raises."""
+def note_decrypt(stored: Any) -> Any:
+    """A stored note's plaintext, or UNREADABLE_NOTE; anything not text is left as it is (a
+    tampered row: its canonical form is a "!" token)."""
+    if isinstance(stored, bytes | bytearray | memoryview):
+        stored = bytes(stored).decode(errors="replace")
+    if not isinstance(stored, str):
+        return stored
+    try:
+        return decrypt_text(stored, what="an audit note")
+    except (DecryptionError, ValueError):  # ValueError: a plaintext that is not UTF-8
+        return UNREADABLE_NOTE
+
+
+def entry_from_row(row: tuple[Any, ...] | list[Any], *, note_encrypted: bool = True) -> Entry:
+    """An Entry from the columns of COLUMNS as the database returned them; never raises.
+
+    ``note_encrypted`` is False only for migrations that ran before notes were encrypted."""
     values = dict(zip(COLUMNS, row, strict=True))
     sequence = values["sequence"]
     if isinstance(sequence, str) and sequence.isdigit():  # SQLite keeps what it is given
@@ -186,7 +222,7 @@ def entry_from_row(row: tuple[Any, ...] | list[Any]) -> Entry:
         finding_id=values["finding_id"],
         from_state=values["from_state"],
         to_state=values["to_state"],
-        note=values["note"],
+        note=note_decrypt(values["note"]) if note_encrypted else values["note"],
         data=canonical_json_text(values["data"]),
     )
 

@@ -14,7 +14,9 @@ note or data) and what it means:
 - ``unsealed``: written by the application but still outside the chain after the grace period.
 - ``truncated``: the head recorded earlier (``expect_head``) is gone or has another hash.
 - ``unreadable``: a value that cannot be what the application wrote (a sequence that is not a
-  whole number).
+  whole number), or a note that none of the configured encryption keys opens (altered, or
+  encrypted under a key taken out of FOREWARN_ENCRYPTION_KEYS too soon): its seal cannot be
+  checked, but the links to its neighbours still are.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ CHUNK_SIZE = 5000
 REORDER_WINDOW = 8
 # The last result, for the coordinators' audit page.
 LAST_RESULT_CACHE_KEY = "forewarn:audit-chain:last-verification"
+NOTE_UNREADABLE = (
+    "its note does not open with any key in FOREWARN_ENCRYPTION_KEYS: it was altered, or the "
+    "key it was encrypted with was removed before manage.py encryption_rotate ran."
+)
 
 
 def _printable(value: Any, limit: int = 80) -> str:
@@ -188,7 +194,11 @@ class _Walk:
                 else f"#{prev.sequence + 1} to #{sequence - 1}"
             )
             result.add("deleted", f"{missing} missing before it.", entry)
-        matched = seal_valid(entry, self.key)
+        if not entry.note_readable:
+            result.add("unreadable", NOTE_UNREADABLE, entry)
+            matched = True  # unknown: its neighbours' links are still checked
+        else:
+            matched = seal_valid(entry, self.key)
         if not matched:
             moved = _moved_from(entry, self.key)
             if moved is not None:
@@ -243,7 +253,9 @@ def _check_unsealed(result: Verification, key: bytes, grace: timedelta, chunk: i
     for batch in _unsealed(chunk):
         replays = replays_among(batch)
         for entry in batch:
-            if not tag_valid(entry, key):
+            if not entry.note_readable:
+                result.add("unreadable", NOTE_UNREADABLE, entry)
+            elif not tag_valid(entry, key):
                 result.add(
                     "inserted",
                     "outside the chain, and not written by the application (its tag does not "

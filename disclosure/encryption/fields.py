@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from typing import Any
 
 from django.db import models
 
-from . import decrypt_text, encrypt_text
+from . import DecryptionError, decrypt_text, encrypt_text
+
+logger = logging.getLogger(__name__)
 
 
 class EncryptedMixin:
@@ -54,7 +57,32 @@ class EncryptedMixin:
 
 
 class EncryptedTextField(EncryptedMixin, models.TextField):  # type: ignore[misc]
-    pass
+    """``unreadable``: what a stored value that no key opens reads as, instead of raising
+    DecryptionError (and a warning in the log); for columns whose pages must show every row,
+    such as the audit trail, whose own checks report such a row (audit_hash)."""
+
+    def __init__(self, *args: Any, unreadable: str | None = None, **kwargs: Any) -> None:
+        self.unreadable = unreadable
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.unreadable is not None:
+            kwargs["unreadable"] = self.unreadable
+        return name, path, args, kwargs
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if self.unreadable is None:
+            return super().from_db_value(value, expression, connection)
+        try:
+            return super().from_db_value(value, expression, connection)
+        except (DecryptionError, ValueError):
+            logger.warning(
+                "%s.%s: a stored value that no configured key opens, shown as unreadable.",
+                self.model._meta.label,
+                self.name,
+            )
+            return self.unreadable
 
 
 class EncryptedCharField(EncryptedMixin, models.CharField):  # type: ignore[misc]

@@ -69,7 +69,7 @@ def tag_existing_rows(apps, schema_editor):
         if not rows:
             return
         key = key or audit_key()
-        entries = [entry_from_row(row) for row in rows]
+        entries = [entry_from_row(row, note_encrypted=False) for row in rows]
         last = entries[-1].id
         with connection.cursor() as cursor:
             cursor.executemany(

@@ -7,6 +7,11 @@ from django.db import models
 from django.utils import timezone
 
 from ..audit_hash import audit_key, entry_of, tag_compute
+from ..encryption.fields import EncryptedTextField
+
+# What a note reads as when no configured key opens it (tampering, or a key taken away too
+# soon); the row's own check then fails, and ``manage.py audit_verify`` names it.
+UNREADABLE_NOTE_TEXT = "[This note cannot be decrypted with the configured keys.]"
 
 
 class AuditEvent(models.Model):
@@ -28,7 +33,8 @@ class AuditEvent(models.Model):
     )
     from_state = models.CharField(max_length=20, blank=True)
     to_state = models.CharField(max_length=20, blank=True)
-    note = models.TextField(blank=True)
+    # Encrypted: reasons, triage messages and attachment names can be embargoed detail.
+    note = EncryptedTextField(blank=True, unreadable=UNREADABLE_NOTE_TEXT)
     data = models.JSONField(default=dict, blank=True)
     # Set here, not by the insert, so that the row's tag can cover it.
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)

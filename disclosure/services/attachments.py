@@ -309,7 +309,6 @@ def attachment_add(*, actor: Any, finding: Finding, upload: Upload) -> Attachmen
                 note=name,
                 data={
                     "attachment": attachment.pk,
-                    "name": name,
                     "size": spooled.size,
                     "sha256": spooled.sha256,
                     "content_type": kind.content_type,
@@ -335,7 +334,6 @@ def attachment_remove(*, actor: Any, attachment: Attachment) -> None:
         stored = str(attachment.file.name)
         data = {
             "attachment": attachment.pk,
-            "name": attachment.name,
             "size": attachment.size,
             "sha256": attachment.sha256,
         }
@@ -402,7 +400,6 @@ def attachment_download_record(*, actor: Any, attachment: Attachment, via: str) 
         note=attachment.name,
         data={
             "attachment": attachment.pk,
-            "name": attachment.name,
             "sha256": attachment.sha256,
             "via": via,
         },

@@ -151,6 +151,9 @@ def _seal_batch(after_id: int, key: bytes) -> tuple[int, int | None]:
         sequence, prev_hash = head if head else (0, GENESIS)
         sealed: list[tuple[int, str, str, Any]] = []
         for entry in entries:
+            if not entry.note_readable:
+                _refuse(entry, "its note does not open with the configured encryption keys")
+                continue
             if not tag_valid(entry, key):
                 _refuse(
                     entry,

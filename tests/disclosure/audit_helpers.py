@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection
 
+from disclosure.encryption import encrypt_text
 from disclosure.models import AuditEvent
 from disclosure.services.audit import audit_record
 from disclosure.services.audit_chain import audit_chain_seal
@@ -60,6 +61,17 @@ def tamper(sql: str, params: Sequence[Any] = ()) -> None:
         if sql.startswith("ALTER") and connection.vendor == "postgresql":
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending
         cursor.execute(sql.replace("{table}", TABLE), list(params))
+
+
+def note_stored(text: str) -> str:
+    """A note as the application stores it (encrypted): what an attacker who holds the
+    encryption key, but not AUDIT_HMAC_KEY, would write over a note."""
+    return encrypt_text(text)
+
+
+def stored(column: str, value: Any) -> Any:
+    """``value`` for ``column`` as stored: notes encrypted, anything else as it is."""
+    return note_stored(value) if column == "note" else value
 
 
 def columns_of(pk: int) -> dict[str, Any]:

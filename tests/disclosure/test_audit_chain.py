@@ -22,7 +22,15 @@ from disclosure.services.audit_chain import audit_chain_seal, audit_key_check
 from disclosure.tasks import seal_audit_chain
 from tests.hardening.test_security_headers import _production
 
-from .audit_helpers import columns_of, insert_raw, sealed_chain, tamper, triggers_off, written
+from .audit_helpers import (
+    columns_of,
+    insert_raw,
+    note_stored,
+    sealed_chain,
+    tamper,
+    triggers_off,
+    written,
+)
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (its trigger, real concurrency)"
@@ -133,7 +141,11 @@ def test_numbers_text_and_nesting_in_data_seal_as_the_database_returns_them(worl
 
 def test_a_row_written_straight_into_the_database_is_never_sealed(world, caplog):
     (real,) = written(1)
-    forged = columns_of(real.pk) | {"id": real.pk + 100, "note": "forged", "entry_hash": "0" * 64}
+    forged = columns_of(real.pk) | {
+        "id": real.pk + 100,
+        "note": note_stored("forged"),
+        "entry_hash": "0" * 64,
+    }
     insert_raw(forged)
     with caplog.at_level(logging.ERROR, logger="disclosure.services.audit_chain"):
         assert audit_chain_seal() == 1
@@ -154,7 +166,7 @@ def test_a_copy_of_a_tagged_row_is_refused_as_a_replay(world):
 
 def test_a_row_changed_before_it_was_sealed_is_not_sealed(world):
     (event,) = written(1)
-    tamper("UPDATE {table} SET note = %s WHERE id = %s", ["changed", event.pk])
+    tamper("UPDATE {table} SET note = %s WHERE id = %s", [note_stored("changed"), event.pk])
     assert audit_chain_seal() == 0
     assert AuditEvent.objects.get(pk=event.pk).sequence is None
 
@@ -166,13 +178,18 @@ def test_the_periodic_sweep_seals_what_a_dead_process_left(world):
 
 def test_the_migration_tags_rows_written_before_the_chain(world):
     (old,) = written(1)
-    tamper("UPDATE {table} SET entry_hash = '' WHERE id = %s", [old.pk])
+    # As before 0008: no tag, and the note in plaintext (0011 encrypts it).
+    tamper("UPDATE {table} SET entry_hash = '', note = %s WHERE id = %s", [old.note, old.pk])
     assert audit_chain_seal() == 0  # untagged: refused
+    editor = SimpleNamespace(connection=connection)
     tag_existing_rows = importlib.import_module(
         "disclosure.migrations.0008_audit_chain"
     ).tag_existing_rows
     with triggers_off():  # the migration tags before it creates the trigger
-        tag_existing_rows(apps, SimpleNamespace(connection=connection))
+        tag_existing_rows(apps, editor)
+    importlib.import_module("disclosure.migrations.0011_encrypt_audit_notes").encrypt_values(
+        apps, editor
+    )
     assert audit_chain_seal() == 1
 
 
@@ -206,7 +223,6 @@ def test_the_database_refuses_to_delete_an_entry(world):
 @pytest.mark.parametrize(
     "change",
     [
-        {"note": "rewritten"},
         {"sequence": 99},
         {"entry_hash": "f" * 64},
         {"created_at": timezone.now() - timedelta(days=1)},

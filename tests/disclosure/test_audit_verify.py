@@ -15,7 +15,15 @@ from disclosure.audit_verify import chain_verify, verification_last
 from disclosure.models import AuditEvent
 from disclosure.tasks import verify_audit_chain
 
-from .audit_helpers import columns_of, insert_raw, sealed_chain, tamper, written
+from .audit_helpers import (
+    columns_of,
+    insert_raw,
+    note_stored,
+    sealed_chain,
+    stored,
+    tamper,
+    written,
+)
 
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL")
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's loose types")
@@ -73,7 +81,8 @@ def test_an_empty_trail_is_intact(db):
 )
 def test_a_modified_entry_is_named(chain, column, value):
     target = chain[2]
-    tamper(f"UPDATE {{table}} SET {column} = %s WHERE id = %s", [value, target.pk])  # noqa: S608
+    sql = f"UPDATE {{table}} SET {column} = %s WHERE id = %s"  # noqa: S608
+    tamper(sql, [stored(column, value), target.pk])
     status, output = verify()
     assert status == 1
     assert f"modified   #3 (id {target.pk}, " in output
@@ -120,7 +129,7 @@ def test_a_row_inserted_outside_the_application_is_named(chain):
         "sequence": None,
         "prev_hash": "",
         "entry_hash": "a" * 64,
-        "note": "the coordinator exported everything",
+        "note": note_stored("the coordinator exported everything"),
     }
     insert_raw(forged)
     status, output = verify()
@@ -143,7 +152,7 @@ def test_a_forged_entry_at_the_end_of_the_chain_is_named(chain):
 @postgresql_only
 def test_a_second_entry_in_one_place_is_named_as_inserted(chain):
     tamper("ALTER TABLE {table} DROP CONSTRAINT disclosure_auditevent_sequence_key")
-    forged = columns_of(chain[2].pk) | {"id": chain[-1].pk + 50, "note": "forged"}
+    forged = columns_of(chain[2].pk) | {"id": chain[-1].pk + 50, "note": note_stored("forged")}
     insert_raw(forged)
     assert ("inserted", 3, chain[-1].pk + 50) in problems()
 
@@ -197,7 +206,7 @@ def test_a_walk_in_small_chunks_sees_every_entry(chain):
 
 
 def test_problems_beyond_the_limit_are_counted_not_printed(chain):
-    tamper("UPDATE {table} SET note = 'x'")
+    tamper("UPDATE {table} SET note = %s", [note_stored("x")])
     status, output = verify("--max-problems", "2")
     assert status == 1
     assert output.count("modified   #") == 2
@@ -205,7 +214,7 @@ def test_problems_beyond_the_limit_are_counted_not_printed(chain):
 
 
 def test_a_failure_is_remembered_for_the_audit_page(chain):
-    tamper("UPDATE {table} SET note = 'x' WHERE id = %s", [chain[0].pk])
+    tamper("UPDATE {table} SET note = %s WHERE id = %s", [note_stored("x"), chain[0].pk])
     verify()
     last = verification_last()
     assert last["ok"] is False and last["problems_total"] == 1
@@ -269,7 +278,7 @@ def test_without_a_key_it_cannot_check_and_says_so(chain, settings):
 
 
 def test_the_json_output_has_the_head_and_the_problems(chain):
-    tamper("UPDATE {table} SET note = 'x' WHERE id = %s", [chain[0].pk])
+    tamper("UPDATE {table} SET note = %s WHERE id = %s", [note_stored("x"), chain[0].pk])
     status, output = verify("--json")
     body = json.loads(output[: output.rindex("}") + 1])
     assert status == 1
@@ -281,7 +290,7 @@ def test_the_json_output_has_the_head_and_the_problems(chain):
 
 def test_the_scheduled_check_logs_a_failure(chain, caplog):
     assert verify_audit_chain() is True
-    tamper("UPDATE {table} SET note = 'x' WHERE id = %s", [chain[0].pk])
+    tamper("UPDATE {table} SET note = %s WHERE id = %s", [note_stored("x"), chain[0].pk])
     assert verify_audit_chain() is False
     assert "The audit chain failed verification: 1 problem(s)" in caplog.text
     assert verification_last()["ok"] is False

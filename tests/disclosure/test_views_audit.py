@@ -18,7 +18,7 @@ from disclosure.services.audit import audit_record
 from disclosure.services.audit_chain import audit_chain_seal
 from disclosure.services.intake import finding_submit
 
-from .audit_helpers import tamper, written
+from .audit_helpers import note_stored, stored, tamper, written
 
 PAGE = "/audit/"
 CSV_EXPORT = "/audit/export.csv"
@@ -189,7 +189,8 @@ def test_fifty_a_page_and_a_link_to_older_ones(client, world):
 def test_a_tampered_row_is_shown_as_tampered(client, world, column, value):
     (event,) = written(1)
     audit_chain_seal()
-    tamper(f"UPDATE {{table}} SET {column} = %s WHERE id = %s", [value, event.pk])  # noqa: S608
+    sql = f"UPDATE {{table}} SET {column} = %s WHERE id = %s"  # noqa: S608
+    tamper(sql, [stored(column, value), event.pk])
     response = _as(client, world.coordinator).get(PAGE)
     assert response.status_code == 200
     assert "#1 Tampered" in response.content.decode()
@@ -224,7 +225,7 @@ def test_a_row_that_cannot_be_read_is_reported_not_a_server_error(client, world)
 def test_a_failed_verification_is_shown_on_the_page(client, world):
     (event,) = written(1)
     audit_chain_seal()
-    tamper("UPDATE {table} SET note = 'x' WHERE id = %s", [event.pk])
+    tamper("UPDATE {table} SET note = %s WHERE id = %s", [note_stored("x"), event.pk])
     verification_remember(chain_verify())
     body = _as(client, world.coordinator).get(PAGE).content.decode()
     assert "found 1 problem in the audit chain" in body

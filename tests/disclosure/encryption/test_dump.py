@@ -130,11 +130,6 @@ def test_a_dump_reveals_no_webhook_signing_secret(webhook):
     assert leaks(dump, tuple(s.removeprefix(SECRET_PREFIX).encode() for s in secrets)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AuditEvent.note keeps free text in plaintext: reasons, triage messages and "
-    "attachment names. Its columns belong to the audit chain's work; the lead decides.",
-)
 def test_audit_notes_reveal_no_reason_or_attachment_name(world, private_root):
     finding = _embargoed_finding(world)
     extension_request(

@@ -73,15 +73,16 @@ def test_upload_stores_the_bytes_with_their_hash_size_and_detected_type(world, p
 
 
 def test_upload_is_audited_with_name_size_and_sha256(world):
+    """The name is embargoed detail: only in the note, which is encrypted."""
     finding = world.file()
     attachment = _add(world, finding, "evaluation.pdf", files.PDF)
 
     event = AuditEvent.objects.get(action="attachment.added")
     assert event.actor == world.lab_user
     assert event.finding == finding
+    assert event.note == "evaluation.pdf"
     assert event.data == {
         "attachment": attachment.pk,
-        "name": "evaluation.pdf",
         "size": len(files.PDF),
         "sha256": hashlib.sha256(files.PDF).hexdigest(),
         "content_type": "application/pdf",
@@ -455,7 +456,8 @@ def test_the_lab_removes_an_attachment_row_now_and_its_file_on_commit(
     assert files.stored_files(private_root) == []
     event = AuditEvent.objects.get(action="attachment.removed")
     assert event.actor == world.lab_user
-    assert event.data["name"] == "x.pdf"
+    assert event.note == "x.pdf"  # the name is embargoed: only in the encrypted note
+    assert "name" not in event.data
     assert event.data["sha256"] == hashlib.sha256(files.PDF).hexdigest()
 
 
