@@ -7,7 +7,7 @@ need a *fresh* proof: a password or a code within REAUTH_MAX_AGE_SECONDS.
 
 Throttling and replay protection are django-otp's: a wrong code doubles the wait before the
 next try on that device, and a TOTP code is accepted at most once (only a later time step
-passes after it).
+passes after it). Recovery codes are stored as keyed digests (accounts.recovery_codes).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from disclosure.errors import ValidationFailed
 from disclosure.services.audit import audit_record
 
 from .models import User
+from .recovery_codes import code_clean, recovery_code_digest, recovery_code_use
 from .sessions import session_key_cycle
 
 MFA_AT = "mfa_at"
@@ -100,10 +101,13 @@ def totp_device_pending(*, user: User) -> TOTPDevice:
 
 
 def _codes_new(user: User) -> list[str]:
+    """New recovery codes for ``user``, replacing any; only their digests are stored."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=recovery_code_digest(code)) for code in codes
+    )
     return codes
 
 
@@ -120,10 +124,6 @@ def recovery_codes_first(*, actor: User) -> list[str]:
     return codes
 
 
-def _code_clean(value: Any) -> str:
-    return re.sub(r"[\s-]", "", value).lower() if isinstance(value, str) else ""
-
-
 def _throttled(devices: list[Device]) -> str | None:
     for device in devices:
         allowed, info = device.verify_is_allowed()
@@ -136,7 +136,7 @@ def _throttled(devices: list[Device]) -> str | None:
 def totp_device_confirm(*, actor: User, device: TOTPDevice, token: Any) -> list[str]:
     """Confirm a pending authenticator with a code from it; returns new recovery codes if the
     user had none (shown once), else an empty list."""
-    code = _code_clean(token)
+    code = code_clean(token)
     with transaction.atomic():
         locked = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=actor)
         throttled = _throttled([locked])
@@ -196,7 +196,7 @@ def mfa_verify(*, user: User, token: Any, step: str = "login") -> Device:
 
     Raises ValidationFailed({"token": ...}) on a wrong, replayed or throttled code.
     """
-    code = _code_clean(token)
+    code = code_clean(token)
     totp = bool(TOTP_RE.match(code))
     model: type[Device] = TOTPDevice if totp else StaticDevice
     accepted: Device | None = None
@@ -206,7 +206,12 @@ def mfa_verify(*, user: User, token: Any, step: str = "login") -> Device:
         throttled = _throttled(devices)
         if code and throttled is None:
             for device in devices:
-                if device.verify_token(code):
+                if isinstance(device, StaticDevice):
+                    # Stored as digests: StaticDevice.verify_token would compare the code.
+                    ok = recovery_code_use(device, code)
+                else:
+                    ok = device.verify_token(code)
+                if ok:
                     accepted = device
                     break
     if accepted is None:

@@ -121,17 +121,18 @@ TRIAGE_MESSAGE_ACTIONS = tuple(
 )
 
 
-def triage_messages_for(finding: Finding) -> QuerySet[AuditEvent]:
+def triage_messages_for(finding: Finding) -> list[AuditEvent]:
     """The notes of triage moves (requests, answers, reasons), oldest first.
 
-    For the lab and coordinators only: callers check policies first.
+    For the lab and coordinators only: callers check policies first. Notes are encrypted, so
+    the empty ones are left out here rather than by the query.
     """
-    return (
+    events = (
         finding.audit_events.filter(action__in=TRIAGE_MESSAGE_ACTIONS)
-        .exclude(note="")
         .select_related("actor")
         .order_by("created_at", "id")
     )
+    return [event for event in events if event.note]
 
 
 # --- Discussion threads.

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLResolver, get_resolver
 
 from . import policy
 from .probe import REFUSALS, Answer, Counter, normalized, read, write_refused
 from .routes import Route
-from .variants import Variant, container_reached, path_of, reaches, variants, viewer
+from .urlworld import path_of
+from .variants import Variant, container_reached, reaches, variants, viewer
 from .world import World
 
 MARKER = re.compile(r"LEAK[A-Z]{2}[a-z]+|LEAK[A-Z]{6,}|leakdoneinvitee")
@@ -33,21 +34,6 @@ assert all(
 # Markers that are public: the released finding's advisory content.
 PUBLIC = frozenset(policy.marker("released", k) for k in policy.SEE_FINDING_KINDS)
 GLOBAL_TARGETS = frozenset({"none", "search", "taxonomy", "digest"})
-
-
-def patterns() -> Iterator[tuple[str, list[str]]]:
-    """(name, argument names) of every named URL pattern, namespaces included."""
-
-    def walk(resolver: URLResolver, ns: str, groups: list[str]) -> Iterator[tuple[str, list[str]]]:
-        for p in resolver.url_patterns:
-            own = list(p.pattern.regex.groupindex)
-            if isinstance(p, URLResolver):
-                inner = f"{ns}{p.namespace}:" if p.namespace else ns
-                yield from walk(p, inner, groups + own)
-            elif isinstance(p, URLPattern):
-                yield f"{ns}{p.name or ''}", groups + own
-
-    yield from walk(get_resolver(), "", [])
 
 
 @dataclass
@@ -149,7 +135,7 @@ def _like_nothing(
         return None
     twin = v.twin if inside else next(x for x in variants(route.target, matrix.world) if x.fake)
     values = twin.values if isinstance(twin, Variant) else twin
-    path = path_of(name, kwargs, Variant(values or {}, query=v.query))
+    path = path_of(name, kwargs, values or {}, v.query)
     key = (path, role, method)
     if key not in matrix.twins:  # the world never changes (every case is rolled back)
         answer, _ = _send(matrix, role, method, path, name.startswith("api:"), route.body)
@@ -188,7 +174,7 @@ def case(
     if method != "GET" and reach and permitted:
         return []  # a permitted write is for the functional tests; the matrix checks refusals
     Counter.cases += 1
-    path = path_of(name, kwargs, v)
+    path = path_of(name, kwargs, v.values, v.query)
     answer, changed = _send(matrix, role, method, path, name.startswith("api:"), route.body)
     where = f"{method} {path} as {role} ({v.label}): {answer.status}"
     if answer.status >= 500:

@@ -1,11 +1,12 @@
 """Every URL pattern of the site, with what its arguments name and who may use it.
 
-A pattern missing here fails test_every_url_pattern_is_in_the_matrix: a new URL must say who
-may use it before it ships. ``target`` names what the URL's arguments point at (variants.py
-fills them from the world, one variant per state, scope, organization ...); ``get`` is the rule
-for reading (``reach``: whoever may reach the target), ``writes`` the rule per unsafe method
-(policy.allowed). Admin patterns are covered as a whole (ADMIN), static files are not URL
-patterns.
+A pattern missing here, or whose target does not fill its kwargs, fails
+test_every_url_pattern_is_in_the_matrix: a new URL must say who may use it before it ships.
+``target`` names what the URL's arguments point at (urlworld.py fills them from the world, for
+the bad-input walk too; variants.py makes one variant per state, scope, organization ...);
+``get`` is the rule for reading (``reach``: whoever may reach the target), ``writes`` the rule
+per unsafe method (policy.allowed). Admin patterns are covered as a whole (ADMIN), static files
+are not URL patterns.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .checks import ADMIN_WRITES, MARKER, Matrix, admin_case, admin_paths, patterns, route_cases
+from .checks import ADMIN_WRITES, MARKER, Matrix, admin_case, admin_paths, route_cases
 from .policy import (
     D1_INVITEE,
     D1_WEBHOOK,
@@ -25,28 +25,33 @@ from .policy import (
 )
 from .probe import read
 from .routes import EXCLUDED, ROUTES
+from .urlworld import fills, url_patterns
 from .world import PRESENT
 
 # The database is set up only for tests that ask for it; each test runs in a savepoint of the
 # module's transaction (conftest.matrix).
 pytestmark = pytest.mark.django_db
-PATTERNS = dict(patterns())
+PATTERNS = {p.name: p for p in url_patterns()}
 
 
 def test_every_url_pattern_is_in_the_matrix():
-    missing = sorted(
-        name
-        for name in PATTERNS
-        if not name.startswith("admin:") and name not in ROUTES and name not in EXCLUDED
-    )
+    """Every URL pattern (the admin's aside) is in routes.py, whose target fills exactly its
+    kwargs: the matrix and the bad-input walk (tests/hardening) reach every pattern."""
+    missing = sorted(name for name in PATTERNS if name not in ROUTES and name not in EXCLUDED)
     stale = sorted(name for name in [*ROUTES, *EXCLUDED] if name not in PATTERNS)
+    unfilled = sorted(
+        f"{name} ({PATTERNS[name].route}): {route.target}"
+        for name, route in ROUTES.items()
+        if name in PATTERNS and not fills(route.target, PATTERNS[name])
+    )
     assert not missing, f"add these URL patterns to tests/access_matrix/routes.py: {missing}"
     assert not stale, f"these routes.py entries match no URL pattern: {stale}"
+    assert not unfilled, f"these routes.py targets do not fill the pattern's kwargs: {unfilled}"
 
 
 @pytest.mark.parametrize("name", sorted(ROUTES))
 def test_route(matrix: Matrix, name: str):
-    problems = route_cases(matrix, name, PATTERNS[name], ROUTES[name])
+    problems = route_cases(matrix, name, sorted(PATTERNS[name].kwarg_names), ROUTES[name])
     assert not problems, "\n".join(problems)
 
 

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
+from accounts.recovery_codes import recovery_code_digest
 from disclosure.models import AuditEvent
 from tests.mfa import session_edit, session_mfa_verified, totp_code, totp_device
 
@@ -62,7 +63,7 @@ def test_confirming_with_a_code_turns_mfa_on_and_shows_recovery_codes_once(clien
     codes = CODES_RE.findall(response.content.decode())
     assert len(codes) == mfa.RECOVERY_CODES
     stored = set(StaticToken.objects.values_list("token", flat=True))
-    assert stored == set(codes)
+    assert stored == {recovery_code_digest(code) for code in codes}  # digests, not the codes
     device.refresh_from_db()
     assert device.confirmed
     assert client.session.get("otp_device_id") == device.persistent_id  # this session passed
@@ -164,7 +165,8 @@ def test_new_recovery_codes_replace_the_old_ones(client, world):
     response = client.post(reverse("mfa-recovery-codes"))
     new = CODES_RE.findall(response.content.decode())
     assert len(new) == mfa.RECOVERY_CODES
-    assert set(StaticToken.objects.values_list("token", flat=True)) == set(new)
+    stored = set(StaticToken.objects.values_list("token", flat=True))
+    assert stored == {recovery_code_digest(code) for code in new}
     assert not set(old) & set(new)
 
 

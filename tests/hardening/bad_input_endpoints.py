@@ -2,8 +2,9 @@
 
 Every bad-input case is a good request spoiled in one way, so each write endpoint has a good
 request here: the role allowed to use it (tests/access_matrix/policy.py names them), the world's
-object it acts on (urlworld.Where) and a valid body. test_bad_payloads proves each good request
-is accepted (rolled back), then sends the spoiled ones.
+object it acts on (a Where of tests/access_matrix/urlworld.py, which builds every URL of both
+walks) and a valid body. test_bad_payloads proves each good request is accepted (rolled back),
+then sends the spoiled ones.
 
 API bodies are JSON (a function of the world where they name its objects or a time). A page's
 body is the form that posts to it, as its page renders it (html_forms), with ``fill`` on top:
@@ -21,10 +22,9 @@ from typing import Any
 from django.utils import timezone
 
 from disclosure.selectors_delivery import DELIVERY_FILTERS
+from tests.access_matrix.urlworld import Where
 from tests.access_matrix.world import World
 from tests.factories.accounts import PASSWORD
-
-from .urlworld import Where
 
 Body = dict[str, Any] | Callable[[World], dict[str, Any]]
 EMBARGOED = Where(state="embargoed")
@@ -37,7 +37,9 @@ OTHER = Where(org="D2")
 MY_CREDIT = Where(credit="mine")
 # The shipped taxonomy is read-only: one of the coordinators' own (added by the test).
 OWN_TAXONOMY = Where(taxonomy="walk")
-DISABLED_HOOK = Where(webhook="webhook_disabled")  # a disabled endpoint (added by the test)
+DISABLED_HOOK = Where(object_key="webhook_disabled")  # a disabled endpoint (added by the test)
+# A security key of the lab user (added by the test; the matrix removes a TOTP device instead).
+SECURITY_KEY = Where(object_key="webauthn_key")
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ PAGES: dict[str, Use] = {
     "mfa-recovery-codes": Use("lab", page="account-security"),
     "mfa-device-remove": Use("lab", page="account-security"),
     "mfa-key-add": Use("lab", page="mfa-key-add", fill={"name": "Key 2"}, proven=KEY_UNPROVEN),
-    "mfa-key-remove": Use("lab", page="account-security"),
+    "mfa-key-remove": Use("lab", SECURITY_KEY, page="account-security"),
     "reauthenticate": Use("lab", page="reauthenticate", fill={"password": PASSWORD}),
     "reauthenticate-key": Use("lab", page="reauthenticate", proven=KEY_UNPROVEN),
     "account": Use("lab", page="account", fill={"time_zone": "Europe/Berlin"}),

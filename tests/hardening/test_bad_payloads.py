@@ -1,6 +1,6 @@
 """Bad input on every endpoint: a 4xx that says what is wrong, nothing written, never a 500.
 
-Enumerated, not sampled. Every URL pattern (urlworld) is walked:
+Enumerated, not sampled. Every URL pattern (tests/access_matrix/urlworld.py) is walked:
 
 - every write endpoint (each unsafe method of each API view; each page that takes a POST) first
   proves that a good request is accepted, as a user allowed to make it (an API token, or a
@@ -42,6 +42,7 @@ from disclosure.models import Credit, Delivery
 from disclosure.services.taxonomy import taxonomy_create
 from disclosure.services.webhooks import endpoint_create, endpoint_disable
 from tests.access_matrix.probe import clients_for
+from tests.access_matrix.urlworld import Pattern, Where, kwargs_for, url_patterns
 from tests.access_matrix.world import World, world_build
 from tests.factories import OrganizationFactory
 from tests.gpg import GnuPG
@@ -65,7 +66,6 @@ from .bad_input_cases import (
 )
 from .bad_input_endpoints import API, ARMORED, PAGES, RELEASED, Use
 from .html_forms import Form, post_forms
-from .urlworld import KWARGS, Pattern, Where, kwargs_for, url_patterns
 
 pytestmark = pytest.mark.django_db
 
@@ -255,7 +255,7 @@ def _totp(walk: Walk, role: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _page_form(walk: Walk, name: str, use: Use, path: str, client: Client) -> Form:
-    host = use.page or ("finding-detail" if "reference" in KWARGS.get(name, {}) else "")
+    host = use.page or ("finding-detail" if "reference" in PATTERNS[name].kwarg_names else "")
     host = host or "organization-detail"
     page_path = reverse(host, kwargs=kwargs_for(walk.world, host, use.where))
     response = client.get(page_path)

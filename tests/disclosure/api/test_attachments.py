@@ -145,9 +145,9 @@ def test_every_download_is_audited(world, api):
     event = events.first()
     assert event.actor == world.defender_user
     assert event.finding == finding
+    assert event.note == "evidence.pdf"  # encrypted at rest; never in data
     assert event.data == {
         "attachment": attachment.pk,
-        "name": "evidence.pdf",
         "sha256": attachment.sha256,
         "via": "api",
     }
