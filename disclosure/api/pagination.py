@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import reduce
 from operator import or_
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
@@ -126,3 +127,16 @@ def _beyond(ordering: Sequence[str], values: list[Any]) -> Q:
     first = ordering[0]
     seek = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]})
     return seek & reduce(or_, steps)
+
+
+def page_links(paginator: CursorPagination) -> dict[str, str | None]:
+    """A page's "next" and "previous" links for a server-rendered list: the paginator's
+    absolute links as query strings, so that they stay on the page's own host and path."""
+
+    def relative(link: str | None) -> str | None:
+        return f"?{urlsplit(link).query}" if link else None
+
+    return {
+        "next_link": relative(paginator.get_next_link()),
+        "previous_link": relative(paginator.get_previous_link()),
+    }

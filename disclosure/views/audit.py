@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Max, QuerySet
@@ -25,6 +25,7 @@ from rest_framework.request import Request
 
 from .. import policies
 from ..api.deliveries import NewestFirstPagination
+from ..api.pagination import page_links
 from ..audit_hash import TIME_FORMAT, audit_key, integrity_of
 from ..audit_verify import verification_last
 from ..errors import ValidationFailed
@@ -67,10 +68,6 @@ def _time(text: Any) -> datetime | None:
         return None
 
 
-def _relative(link: str | None) -> str | None:
-    return f"?{urlsplit(link).query}" if link else None
-
-
 @never_cache
 @login_required
 @require_GET
@@ -106,8 +103,7 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
         logger.exception("The audit trail page could not read a row")
         context["unreadable"] = UNREADABLE
         return render(request, "disclosure/audit_trail.html", context)
-    context["next_link"] = _relative(paginator.get_next_link())
-    context["previous_link"] = _relative(paginator.get_previous_link())
+    context.update(page_links(paginator))
     return render(request, "disclosure/audit_trail.html", context)
 
 

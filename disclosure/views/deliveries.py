@@ -4,7 +4,7 @@ manual retry and the contacts whose mail bounces), and each user's in-app inbox.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +18,7 @@ from rest_framework.request import Request
 
 from .. import policies, selectors_delivery
 from ..api.deliveries import NewestFirstPagination, finding_url, recipient_of
+from ..api.pagination import page_links
 from ..errors import ApplicationError
 from ..models import Delivery
 from ..services import deliveries as delivery_service
@@ -26,10 +27,6 @@ from ..services.channels import inbox as inbox_service
 INBOX_PER_PAGE = 50
 # The page shows failures unless another state (or "any", the empty value) is chosen.
 DEFAULT_STATE = Delivery.State.FAILED
-
-
-def _relative(link: str | None) -> str | None:
-    return f"?{urlsplit(link).query}" if link else None
 
 
 def _require_coordinator(request: HttpRequest) -> None:
@@ -71,8 +68,7 @@ def delivery_failures(request: HttpRequest) -> HttpResponse:
     except ApplicationError as exc:
         context["errors"] = exc.detail
         return render(request, "disclosure/deliveries.html", context, status=exc.status_code)
-    context["next_link"] = _relative(paginator.get_next_link())
-    context["previous_link"] = _relative(paginator.get_previous_link())
+    context.update(page_links(paginator))
     return render(request, "disclosure/deliveries.html", context)
 
 

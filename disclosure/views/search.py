@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -17,14 +16,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from rest_framework.request import Request
 
-from ..api.pagination import FindingCursorPagination
+from ..api.pagination import FindingCursorPagination, page_links
 from ..errors import ValidationFailed
 from ..filters import FindingFilter, finding_filter_for
-
-
-def _relative(link: str | None) -> str | None:
-    """The paginator's absolute link as a query string, so it stays on this page's host."""
-    return f"?{urlsplit(link).query}" if link else None
 
 
 def _category_groups(filters: FindingFilter) -> list[tuple[str, list[Any]]]:
@@ -57,6 +51,5 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         context["errors"] = exc.detail
         return render(request, "disclosure/finding_list.html", context, status=400)
-    context["next_link"] = _relative(paginator.get_next_link())
-    context["previous_link"] = _relative(paginator.get_previous_link())
+    context.update(page_links(paginator))
     return render(request, "disclosure/finding_list.html", context)
