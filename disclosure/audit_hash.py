@@ -17,7 +17,9 @@ same bytes. Values that are not what the column should hold (a tampered row) sti
 canonical form, a ``!`` token that no valid value produces, so hashing never fails.
 
 AUDIT_HMAC_KEY is not derived from SECRET_KEY: someone with the database alone can neither
-forge a tag nor recompute the chain after changing it.
+forge a tag nor recompute the chain after changing it. It can be rotated: retired keys, listed
+in AUDIT_HMAC_KEY_FALLBACKS, only verify seals made before; new rows are tagged and sealed
+with the current key alone, and the sealer chains only rows tagged with it.
 
 The note is stored encrypted (it may hold embargoed text: a reason, a triage message, an
 attachment's name), and tags and seals cover its *plaintext*: rotating the encryption keys
@@ -104,10 +106,20 @@ class Entry:
 
 
 def audit_key() -> bytes:
+    """The current key: the only one that tags and seals."""
     key = getattr(settings, "AUDIT_HMAC_KEY", "")
     if not key:
         raise ImproperlyConfigured("AUDIT_HMAC_KEY is not set: audit entries cannot be sealed.")
     return str(key).encode()
+
+
+def audit_keys() -> tuple[bytes, ...]:
+    """The current key, then the retired ones (AUDIT_HMAC_KEY_FALLBACKS, newest first): a
+    key's index in this tuple says how old it is. Retired keys only verify old seals."""
+    fallbacks = getattr(settings, "AUDIT_HMAC_KEY_FALLBACKS", None) or ()
+    if not isinstance(fallbacks, list | tuple):
+        raise ImproperlyConfigured("AUDIT_HMAC_KEY_FALLBACKS must be a list of keys.")
+    return (audit_key(), *(str(key).encode() for key in fallbacks if key))
 
 
 # --- The canonical form.
@@ -293,14 +305,32 @@ def seal_valid(entry: Entry, key: bytes) -> bool:
     return hmac.compare_digest(entry.entry_hash, expected)
 
 
-def integrity_of(event: Any, key: bytes) -> str:
-    """A model instance's own check, for pages and the API: "sealed" (matches its seal),
-    "pending" (a valid tag, not sealed yet), or "mismatch". The chain's links are
-    ``manage.py audit_verify``'s business."""
+def seal_key_index(entry: Entry, keys: tuple[bytes, ...]) -> int | None:
+    """The index in ``keys`` (see audit_keys) of the first key whose seal the entry matches,
+    or None. The current key is tried first, so an intact entry costs one HMAC."""
+    for index, key in enumerate(keys):
+        if seal_valid(entry, key):
+            return index
+    return None
+
+
+def tag_key_index(entry: Entry, keys: tuple[bytes, ...]) -> int | None:
+    """Like seal_key_index, for the tag of an entry not sealed yet."""
+    for index, key in enumerate(keys):
+        if tag_valid(entry, key):
+            return index
+    return None
+
+
+def integrity_of(event: Any, keys: tuple[bytes, ...]) -> str:
+    """A model instance's own check, for pages and the API: "sealed" (matches its seal under
+    any configured key), "pending" (a valid tag under the current key, not sealed yet), or
+    "mismatch". The chain's links, and which key sealed what, are ``manage.py audit_verify``'s
+    business."""
     entry = entry_of(event)
     if entry.sealed:
-        return "sealed" if seal_valid(entry, key) else "mismatch"
-    return "pending" if tag_valid(entry, key) else "mismatch"
+        return "sealed" if seal_key_index(entry, keys) is not None else "mismatch"
+    return "pending" if tag_valid(entry, keys[0]) else "mismatch"
 
 
 def select_sql(connection: Any, table: str, tail: str) -> str:

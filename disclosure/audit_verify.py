@@ -5,13 +5,17 @@ its seal and against the entry before it; then the entries not yet sealed are ch
 their tags. A problem names the entry (its place in the chain, id, action and time; never its
 note or data) and what it means:
 
-- ``modified``: it does not match its seal: changed after sealing, or forged without the key.
+- ``modified``: it does not match its seal under any configured key: changed after sealing,
+  or forged without the key; or it matches only under a retired key (AUDIT_HMAC_KEY_FALLBACKS)
+  older than the one that sealed an entry before it: forged with a retired key.
 - ``reordered``: it matches its seal at another place in the chain: it was moved.
 - ``deleted``: places in the chain are empty (a gap, or a chain that does not start at #1).
 - ``inserted``: a second entry in one place; or a row outside the chain that the application
   did not write (its tag does not match), or that copies an earlier entry (a replay).
 - ``broken``: it matches its seal but not the hash of the entry before it, which was replaced.
 - ``unsealed``: written by the application but still outside the chain after the grace period.
+- ``retired-key``: outside the chain, its tag made with a retired AUDIT_HMAC_KEY: in flight
+  when the key changed, or forged with a retired key. The sealer never chains it.
 - ``truncated``: the head recorded earlier (``expect_head``) is gone or has another hash.
 - ``unreadable``: a value that cannot be what the application wrote (a sequence that is not a
   whole number), or a note that none of the configured encryption keys opens (altered, or
@@ -31,7 +35,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from .audit_hash import GENESIS, TIME_FORMAT, Entry, audit_key, seal_compute, seal_valid, tag_valid
+from .audit_hash import (
+    GENESIS,
+    TIME_FORMAT,
+    Entry,
+    audit_keys,
+    seal_compute,
+    seal_key_index,
+    tag_key_index,
+    tag_valid,
+)
 from .services.audit_chain import entries_where, replays_among
 
 logger = logging.getLogger(__name__)
@@ -44,6 +57,11 @@ LAST_RESULT_CACHE_KEY = "forewarn:audit-chain:last-verification"
 NOTE_UNREADABLE = (
     "its note does not open with any key in FOREWARN_ENCRYPTION_KEYS: it was altered, or the "
     "key it was encrypted with was removed before manage.py encryption_rotate ran."
+)
+
+RETIRED_KEY_TAG = (
+    "written under a retired AUDIT_HMAC_KEY and never sealed: in flight when the key changed, "
+    "or forged with a retired key."
 )
 
 
@@ -145,27 +163,33 @@ def _unsealed(chunk_size: int) -> Iterator[list[Entry]]:
         after = batch[-1].id
 
 
-def _moved_from(entry: Entry, key: bytes) -> int | None:
-    """The place near its own at which the entry matches its seal, if any."""
-    for offset in range(1, REORDER_WINDOW + 1):
-        for place in (entry.sequence - offset, entry.sequence + offset):
-            if place < 1:
-                continue
-            expected = seal_compute(entry, key, sequence=place, prev_hash=entry.prev_hash)
-            if expected == entry.entry_hash:
-                return int(place)
+def _moved_from(entry: Entry, keys: tuple[bytes, ...]) -> int | None:
+    """The place near its own at which the entry matches its seal under any key, if any."""
+    for key in keys:
+        for offset in range(1, REORDER_WINDOW + 1):
+            for place in (entry.sequence - offset, entry.sequence + offset):
+                if place < 1:
+                    continue
+                expected = seal_compute(entry, key, sequence=place, prev_hash=entry.prev_hash)
+                if expected == entry.entry_hash:
+                    return int(place)
     return None
 
 
 class _Walk:
     """The state of the walk along the sealed entries."""
 
-    def __init__(self, result: Verification, key: bytes, expect: tuple[int, str] | None) -> None:
+    def __init__(
+        self, result: Verification, keys: tuple[bytes, ...], expect: tuple[int, str] | None
+    ) -> None:
         self.result = result
-        self.key = key
+        self.keys = keys
         self.expect = expect
         self.prev: Entry | None = None
         self.prev_matched = True  # whether the previous entry matched its seal
+        # The newest key (lowest index in keys) that has sealed an entry so far: keys only
+        # ever change to newer ones along the chain, so an older one after it is a forgery.
+        self.newest_key = len(keys)
         self.expected_entry: Entry | None = None
 
     def step(self, entry: Entry) -> None:
@@ -194,22 +218,9 @@ class _Walk:
                 else f"#{prev.sequence + 1} to #{sequence - 1}"
             )
             result.add("deleted", f"{missing} missing before it.", entry)
-        if not entry.note_readable:
-            result.add("unreadable", NOTE_UNREADABLE, entry)
-            matched = True  # unknown: its neighbours' links are still checked
-        else:
-            matched = seal_valid(entry, self.key)
+        matched = self._seal_matches(entry)
         if not matched:
-            moved = _moved_from(entry, self.key)
-            if moved is not None:
-                result.add("reordered", f"it was sealed as #{moved}, not #{sequence}.", entry)
-            else:
-                result.add(
-                    "modified",
-                    "its content does not match its seal: changed after sealing, or forged "
-                    "by someone without the key.",
-                    entry,
-                )
+            pass  # reported by _seal_matches
         elif prev is not None and sequence == prev.sequence + 1:
             # After an entry that does not match its seal, a broken link says nothing more.
             if self.prev_matched and entry.prev_hash != prev.entry_hash:
@@ -223,6 +234,37 @@ class _Walk:
             result.add("broken", "the first entry does not start from the genesis hash.", entry)
         self.prev = entry
         self.prev_matched = matched
+
+    def _seal_matches(self, entry: Entry) -> bool:
+        """Whether the entry matches its seal, reporting it if not. An unreadable note counts
+        as a match: unknown, and its neighbours' links are still checked."""
+        result = self.result
+        if not entry.note_readable:
+            result.add("unreadable", NOTE_UNREADABLE, entry)
+            return True
+        index = seal_key_index(entry, self.keys)
+        if index is None:
+            moved = _moved_from(entry, self.keys)
+            if moved is not None:
+                result.add("reordered", f"it was sealed as #{moved}, not #{entry.sequence}.", entry)
+            else:
+                result.add(
+                    "modified",
+                    "its content does not match its seal: changed after sealing, or forged "
+                    "by someone without the key.",
+                    entry,
+                )
+            return False
+        if index > self.newest_key:
+            result.add(
+                "modified",
+                "it was sealed with a retired AUDIT_HMAC_KEY after entries sealed with a newer "
+                "one: forged with a retired key.",
+                entry,
+            )
+            return False
+        self.newest_key = index
+        return True
 
     def finish(self) -> None:
         result = self.result
@@ -248,14 +290,19 @@ class _Walk:
             )
 
 
-def _check_unsealed(result: Verification, key: bytes, grace: timedelta, chunk: int) -> None:
+def _check_unsealed(
+    result: Verification, keys: tuple[bytes, ...], grace: timedelta, chunk: int
+) -> None:
     cutoff = (result.checked_at - grace).strftime(TIME_FORMAT)
     for batch in _unsealed(chunk):
         replays = replays_among(batch)
         for entry in batch:
             if not entry.note_readable:
                 result.add("unreadable", NOTE_UNREADABLE, entry)
-            elif not tag_valid(entry, key):
+            elif not tag_valid(entry, keys[0]):
+                if tag_key_index(entry, keys[1:]) is not None:
+                    result.add("retired-key", RETIRED_KEY_TAG, entry)
+                    continue
                 result.add(
                     "inserted",
                     "outside the chain, and not written by the application (its tag does not "
@@ -283,18 +330,18 @@ def chain_verify(
     chunk_size: int = CHUNK_SIZE,
 ) -> Verification:
     """Check the whole chain; the result lists the problems found (see the module's docstring)."""
-    key = audit_key()
+    keys = audit_keys()
     if grace is None:
         grace = timedelta(seconds=settings.AUDIT_SEAL_GRACE_SECONDS)
     result = Verification(checked_at=timezone.now().astimezone(UTC), max_problems=max_problems)
-    walk = _Walk(result, key, expect_head)
+    walk = _Walk(result, keys, expect_head)
     for entry in _sealed(chunk_size):
         try:
             walk.step(entry)
         except Exception as exc:  # a value nobody foresaw: report it, go on
             result.add("unreadable", f"it could not be checked ({type(exc).__name__}).", entry)
     walk.finish()
-    _check_unsealed(result, key, grace, chunk_size)
+    _check_unsealed(result, keys, grace, chunk_size)
     return result
 
 

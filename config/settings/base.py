@@ -19,7 +19,10 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = env.str("SECRET_KEY")
 # Former keys, still accepted after SECRET_KEY is rotated: what they signed (sessions, links)
 # and recovery codes made under them (accounts.recovery_codes) keep working while listed.
-SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Retired keys, comma-separated, newest first; spaces around commas are not part of a key.
+SECRET_KEY_FALLBACKS = [
+    k.strip() for k in env.list("SECRET_KEY_FALLBACKS", default=[]) if k.strip()
+]
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -492,6 +495,12 @@ LOGGING = {
 # database can then neither forge an entry nor recompute the chain. Required in production;
 # local and test settings set fixed, public, development-only keys.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+# Retired audit keys, newest first, after AUDIT_HMAC_KEY is rotated: they only verify seals
+# made before (the sealer never chains a row tagged with one). Keep each as long as the entries
+# it sealed are kept.
+AUDIT_HMAC_KEY_FALLBACKS = [
+    k.strip() for k in env.list("AUDIT_HMAC_KEY_FALLBACKS", default=[]) if k.strip()
+]
 # An entry not sealed this long after it was written is reported by `manage.py audit_verify`.
 AUDIT_SEAL_GRACE_SECONDS = env.int("AUDIT_SEAL_GRACE_SECONDS", default=300)
 

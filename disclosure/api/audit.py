@@ -16,7 +16,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
 from .. import policies
-from ..audit_hash import audit_key, integrity_of
+from ..audit_hash import audit_keys, integrity_of
 from ..errors import Conflict
 from ..models import AuditEvent
 from ..selectors_audit import UNREADABLE, AuditEventFilter, audit_trail_for
@@ -55,8 +55,8 @@ class AuditTrailEventSerializer(AuditEventSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=INTEGRITY))
     def get_integrity(self, event: AuditEvent) -> str:
-        key = self.context.get("audit_key") or audit_key()
-        return integrity_of(event, key)
+        keys = self.context.get("audit_keys") or audit_keys()
+        return integrity_of(event, keys)
 
 
 class AuditTrailView(generics.ListAPIView[AuditEvent]):
@@ -74,7 +74,7 @@ class AuditTrailView(generics.ListAPIView[AuditEvent]):
         return audit_trail_for(self.request.user)
 
     def get_serializer_context(self) -> dict[str, Any]:
-        return {**super().get_serializer_context(), "audit_key": audit_key()}
+        return {**super().get_serializer_context(), "audit_keys": audit_keys()}
 
     @extend_schema(
         summary="The whole audit trail, newest first (coordinators): filter by actor, action, "

@@ -8,9 +8,11 @@ in id order, in short transactions under one lock (PostgreSQL: an advisory trans
 SQLite: the write lock its transactions take at BEGIN). Any number of sealers may run at once;
 each row is sealed once.
 
-A row is chained only if its tag proves that the application wrote it and it is not a copy of
-another row (a replay of a captured tag); anything else stays unsealed, is logged once, and is
-reported by ``manage.py audit_verify``.
+A row is chained only if its tag proves that the application wrote it with the *current*
+AUDIT_HMAC_KEY and it is not a copy of another row (a replay of a captured tag); anything else
+stays unsealed, is logged once, and is reported by ``manage.py audit_verify``. A row tagged
+with a retired key (AUDIT_HMAC_KEY_FALLBACKS) is never sealed: whoever holds a leaked retired
+key must not get rows into the chain.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from ..audit_hash import (
     GENESIS,
     TIME_FORMAT,
     Entry,
-    audit_key,
+    audit_keys,
     content_digest,
     entry_from_row,
     seal_compute,
     select_sql,
+    tag_key_index,
     tag_valid,
 )
 from ..models import AuditEvent
@@ -137,7 +140,7 @@ def _write_seals(seals: list[tuple[int, str, str, Any]]) -> int:
         return int(cursor.rowcount)
 
 
-def _seal_batch(after_id: int, key: bytes) -> tuple[int, int | None]:
+def _seal_batch(after_id: int, keys: tuple[bytes, ...]) -> tuple[int, int | None]:
     """Seal the next unsealed rows after ``after_id``: (how many sealed, the last id read)."""
     with transaction.atomic():
         _lock()
@@ -150,11 +153,21 @@ def _seal_batch(after_id: int, key: bytes) -> tuple[int, int | None]:
         head = chain_head()
         sequence, prev_hash = head if head else (0, GENESIS)
         sealed: list[tuple[int, str, str, Any]] = []
+        key = keys[0]
         for entry in entries:
             if not entry.note_readable:
                 _refuse(entry, "its note does not open with the configured encryption keys")
                 continue
             if not tag_valid(entry, key):
+                if tag_key_index(entry, keys[1:]) is not None:
+                    _refuse(
+                        entry,
+                        "its tag was made with a retired AUDIT_HMAC_KEY (one in "
+                        "AUDIT_HMAC_KEY_FALLBACKS), and only rows tagged with the current key "
+                        "are sealed: written by a process still on the old key, or forged with "
+                        "a retired key",
+                    )
+                    continue
                 _refuse(
                     entry,
                     "its tag does not match (not written by the application, or "
@@ -177,10 +190,10 @@ def _seal_batch(after_id: int, key: bytes) -> tuple[int, int | None]:
 def audit_chain_seal(*, from_id: int = 0) -> int:
     """Seal every unsealed audit entry (from id ``from_id`` on) that may be sealed; returns how
     many were sealed. Idempotent; safe to run from any number of processes at once."""
-    key = audit_key()
+    keys = audit_keys()
     total, after = 0, from_id - 1
     while True:
-        count, last = _seal_batch(after, key)
+        count, last = _seal_batch(after, keys)
         total += count
         if last is None:
             return total
@@ -220,25 +233,72 @@ def audit_chain_seal_on_commit(event: AuditEvent) -> None:
 
 @checks.register(checks.Tags.security)
 def audit_key_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """The chain needs a key of its own, long enough not to be guessed."""
+    """The chain needs a key of its own, long enough not to be guessed; so does every retired
+    key still listed to verify old seals. Messages name a key by its place, never its value."""
     key = str(getattr(settings, "AUDIT_HMAC_KEY", "") or "")
     hint = "Set AUDIT_HMAC_KEY to at least 32 random characters, e.g. from: " + (
         "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
     )
+    errors: list[checks.CheckMessage] = []
     if len(key) < 32:
-        return [
+        errors.append(
             checks.Error(
                 "AUDIT_HMAC_KEY is missing or shorter than 32 characters.",
                 hint=hint,
                 id="disclosure.E111",
             )
-        ]
-    if key == settings.SECRET_KEY:
-        return [
+        )
+    elif key == settings.SECRET_KEY:
+        errors.append(
             checks.Error(
                 "AUDIT_HMAC_KEY is the SECRET_KEY: it must be a key of its own.",
                 hint=hint,
                 id="disclosure.E112",
             )
+        )
+    return errors + _fallbacks_check(key)
+
+
+def _fallbacks_check(current: str) -> list[checks.CheckMessage]:
+    fallbacks = getattr(settings, "AUDIT_HMAC_KEY_FALLBACKS", None) or []
+    hint = (
+        "AUDIT_HMAC_KEY_FALLBACKS lists retired audit keys, newest first, exactly as they were "
+        "set in AUDIT_HMAC_KEY (README: Audit trail)."
+    )
+    if not isinstance(fallbacks, list | tuple):
+        return [
+            checks.Error(
+                "AUDIT_HMAC_KEY_FALLBACKS is not a list of keys.", hint=hint, id="disclosure.E116"
+            )
         ]
-    return []
+    errors: list[checks.CheckMessage] = []
+    seen = {current}
+    for place, fallback in enumerate((str(k or "") for k in fallbacks), start=1):
+        name = f"Entry {place} of AUDIT_HMAC_KEY_FALLBACKS"
+        if len(fallback) < 32:
+            errors.append(
+                checks.Error(
+                    f"{name} is empty or shorter than 32 characters.",
+                    hint=hint,
+                    id="disclosure.E113",
+                )
+            )
+        elif fallback == settings.SECRET_KEY:
+            errors.append(
+                checks.Error(
+                    f"{name} is the SECRET_KEY: an audit key must be a key of its own.",
+                    hint=hint,
+                    id="disclosure.E114",
+                )
+            )
+        elif fallback in seen:
+            errors.append(
+                checks.Error(
+                    f"{name} is the same as AUDIT_HMAC_KEY or as an earlier entry: after a "
+                    "rotation the new key must differ from every retired one.",
+                    hint=hint,
+                    id="disclosure.E115",
+                )
+            )
+        seen.add(fallback)
+    return errors

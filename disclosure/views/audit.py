@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from .. import policies
 from ..api.deliveries import NewestFirstPagination
 from ..api.pagination import page_links
-from ..audit_hash import TIME_FORMAT, audit_key, integrity_of
+from ..audit_hash import TIME_FORMAT, audit_keys, integrity_of
 from ..audit_verify import verification_last
 from ..errors import ValidationFailed
 from ..models import AuditEvent
@@ -91,9 +91,9 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     paginator = NewestFirstPagination()
     try:
         rows = paginator.paginate_queryset(filters.qs, Request(request))
-        key = audit_key()
+        keys = audit_keys()
         context["events"] = [
-            (event, integrity_of(event, key), json.dumps(event.data, ensure_ascii=False))
+            (event, integrity_of(event, keys), json.dumps(event.data, ensure_ascii=False))
             for event in rows
         ]
     except ValidationFailed as exc:
@@ -114,7 +114,7 @@ def _cell(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
-def _row(event: AuditEvent, key: bytes) -> dict[str, Any]:
+def _row(event: AuditEvent, keys: tuple[bytes, ...]) -> dict[str, Any]:
     return {
         "id": event.pk,
         "sequence": event.sequence,
@@ -128,16 +128,16 @@ def _row(event: AuditEvent, key: bytes) -> dict[str, Any]:
         "to_state": event.to_state,
         "note": event.note,
         "data": event.data,
-        "integrity": integrity_of(event, key),
+        "integrity": integrity_of(event, keys),
         "prev_hash": event.prev_hash,
         "entry_hash": event.entry_hash,
     }
 
 
 def _rows(events: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
-    key = audit_key()
+    keys = audit_keys()
     for event in events.iterator(chunk_size=2000):
-        yield _row(event, key)
+        yield _row(event, keys)
 
 
 def _csv(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
