@@ -218,22 +218,27 @@ class _Walk:
                 else f"#{prev.sequence + 1} to #{sequence - 1}"
             )
             result.add("deleted", f"{missing} missing before it.", entry)
-        matched = self._seal_matches(entry)
-        if not matched:
-            pass  # reported by _seal_matches
-        elif prev is not None and sequence == prev.sequence + 1:
+        matched = self._seal_matches(entry)  # a mismatch is reported there
+        if matched:
+            self._link_check(entry, prev)
+        self.prev = entry
+        self.prev_matched = matched
+
+    def _link_check(self, entry: Entry, prev: Entry | None) -> None:
+        """Whether an entry that matches its seal follows the entry before it."""
+        if prev is not None and entry.sequence == prev.sequence + 1:
             # After an entry that does not match its seal, a broken link says nothing more.
             if self.prev_matched and entry.prev_hash != prev.entry_hash:
-                result.add(
+                self.result.add(
                     "broken",
                     f"it follows another entry than the #{prev.sequence} now there: that one "
                     "was replaced, or its hash changed.",
                     entry,
                 )
-        elif prev is None and sequence == 1 and entry.prev_hash != GENESIS:
-            result.add("broken", "the first entry does not start from the genesis hash.", entry)
-        self.prev = entry
-        self.prev_matched = matched
+        elif prev is None and entry.sequence == 1 and entry.prev_hash != GENESIS:
+            self.result.add(
+                "broken", "the first entry does not start from the genesis hash.", entry
+            )
 
     def _seal_matches(self, entry: Entry) -> bool:
         """Whether the entry matches its seal, reporting it if not. An unreadable note counts
