@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_otp.plugins.otp_totp import admin as otp_totp_admin  # noqa: F401 (registers)
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.admin import WebAuthnCredentialAdmin
 from django_otp_webauthn.models import WebAuthnCredential
 
@@ -112,3 +114,10 @@ class UserSessionAdmin(admin.ModelAdmin):
 # Security keys: django-otp-webauthn ships the admin but leaves registering it to the project.
 # Keys cannot be added here (only a browser can make one); unticking "confirmed" disables one.
 admin.site.register(WebAuthnCredential, WebAuthnCredentialAdmin)
+
+# django-otp's admin for authenticator apps shows and edits TOTPDevice.key as a hex secret, and
+# its QR code would decode the key as hex: here the column holds a token of the secret
+# (accounts.totp_keys), so that admin is taken away (importing it first registers it whatever
+# the order of INSTALLED_APPS). Users add and remove authenticators under Security.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)

@@ -7,7 +7,8 @@ need a *fresh* proof: a password or a code within REAUTH_MAX_AGE_SECONDS.
 
 Throttling and replay protection are django-otp's: a wrong code doubles the wait before the
 next try on that device, and a TOTP code is accepted at most once (only a later time step
-passes after it). Recovery codes are stored as keyed digests (accounts.recovery_codes).
+passes after it). Authenticator secrets are stored encrypted (accounts.totp_keys: every
+device is a SealedTOTPDevice here), recovery codes as keyed digests (accounts.recovery_codes).
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from disclosure.errors import ValidationFailed
 from disclosure.services.audit import audit_record
 
-from .models import User
+from .models import SealedTOTPDevice, User
 from .recovery_codes import code_clean, recovery_code_digest, recovery_code_use
 from .sessions import session_key_cycle
 
@@ -84,7 +84,7 @@ def user_has_mfa(user: Any) -> bool:
     """Whether the user has an authenticator app or a security key (recovery codes alone do not
     count: they come with, and go with, the last of those)."""
     return (
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
         or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
     )
 
@@ -92,11 +92,19 @@ def user_has_mfa(user: Any) -> bool:
 # --- Enrolment and devices.
 
 
-def totp_device_pending(*, user: User) -> TOTPDevice:
-    """The user's authenticator being set up (unconfirmed), made with a new secret if none."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+def totp_device_pending_get(*, user: User) -> SealedTOTPDevice | None:
+    """The user's authenticator being set up (unconfirmed), if any whose secret can be read."""
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device if device is not None and device.key_readable() else None
+
+
+def totp_device_pending(*, user: User) -> SealedTOTPDevice:
+    """The user's authenticator being set up (unconfirmed), made with a new secret if none (or
+    if its secret can no longer be read: a key removed from the keyring)."""
+    device = totp_device_pending_get(user=user)
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+        SealedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = SealedTOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
     return device
 
 
@@ -133,12 +141,12 @@ def _throttled(devices: list[Device]) -> str | None:
     return None
 
 
-def totp_device_confirm(*, actor: User, device: TOTPDevice, token: Any) -> list[str]:
+def totp_device_confirm(*, actor: User, device: SealedTOTPDevice, token: Any) -> list[str]:
     """Confirm a pending authenticator with a code from it; returns new recovery codes if the
     user had none (shown once), else an empty list."""
     code = code_clean(token)
     with transaction.atomic():
-        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=actor)
+        locked = SealedTOTPDevice.objects.select_for_update().get(pk=device.pk, user=actor)
         throttled = _throttled([locked])
         ok = throttled is None and bool(TOTP_RE.match(code)) and locked.verify_token(code)
     if not ok:
@@ -147,7 +155,7 @@ def totp_device_confirm(*, actor: User, device: TOTPDevice, token: Any) -> list[
         )
         raise ValidationFailed({"token": throttled or WRONG_CODE})
     with transaction.atomic():
-        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
+        SealedTOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         device.confirmed = True
         audit_record(
             actor=actor,
@@ -168,7 +176,7 @@ def recovery_codes_regenerate(*, actor: User) -> list[str]:
 
 
 @transaction.atomic
-def mfa_device_remove(*, actor: User, device: TOTPDevice | WebAuthnCredential) -> bool:
+def mfa_device_remove(*, actor: User, device: SealedTOTPDevice | WebAuthnCredential) -> bool:
     """Remove one of the actor's authenticator apps or security keys. With the last of them go
     the recovery codes.
 
@@ -198,7 +206,7 @@ def mfa_verify(*, user: User, token: Any, step: str = "login") -> Device:
     """
     code = code_clean(token)
     totp = bool(TOTP_RE.match(code))
-    model: type[Device] = TOTPDevice if totp else StaticDevice
+    model: type[Device] = SealedTOTPDevice if totp else StaticDevice
     accepted: Device | None = None
     throttled: str | None = None
     with transaction.atomic():

@@ -26,7 +26,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from disclosure.errors import ValidationFailed
@@ -38,6 +37,7 @@ from .access import mfa_required, reauth_challenge, reauth_required
 from .forms import EmailAuthenticationForm
 from .forms_mfa import CodeForm, KeyAnswerForm, ReauthForm, SetupCodeForm
 from .middleware import mfa_owed
+from .models import SealedTOTPDevice
 from .views import AuthenticatedRequest
 
 
@@ -102,7 +102,7 @@ def mfa_verify(request: AuthenticatedRequest) -> HttpResponse:
                 form_add_application_error(form, exc)
             else:
                 mfa.session_mfa_mark(request, device)
-                if not isinstance(device, TOTPDevice):
+                if not isinstance(device, SealedTOTPDevice):
                     left = mfa.recovery_codes_remaining(request.user)
                     messages.warning(
                         request,
@@ -135,7 +135,7 @@ def verify_page(
     return render(request, "accounts/mfa_verify.html", context, status=status)
 
 
-def _secret_display(device: TOTPDevice) -> str:
+def _secret_display(device: SealedTOTPDevice) -> str:
     secret = b32encode(device.bin_key).decode()
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
@@ -186,7 +186,7 @@ def mfa_setup_qr(request: AuthenticatedRequest) -> HttpResponseBase:
     """The QR code of the authenticator being set up, as an SVG image (no inline data: CSP)."""
     if mfa.user_has_mfa(request.user) and not mfa.mfa_verified(request):
         raise Http404("Nothing to show.")
-    device = TOTPDevice.objects.filter(user=request.user, confirmed=False).order_by("-id").first()
+    device = mfa.totp_device_pending_get(user=request.user)
     if device is None:
         raise Http404("No authenticator is being set up.")
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, border=2)
@@ -201,7 +201,8 @@ def mfa_setup_qr(request: AuthenticatedRequest) -> HttpResponseBase:
 @require_GET
 def account_security(request: AuthenticatedRequest) -> HttpResponse:
     """The user's authenticators, security keys and recovery codes, with the actions on them."""
-    devices = TOTPDevice.objects.filter(user=request.user, confirmed=True).order_by("created_at")
+    devices = SealedTOTPDevice.objects.filter(user=request.user, confirmed=True)
+    devices = devices.order_by("created_at")
     keys = webauthn.keys_of(request.user).order_by("created_at")
     context = {
         "devices": list(devices),
@@ -236,7 +237,7 @@ def recovery_codes_new(request: AuthenticatedRequest) -> HttpResponse:
 def mfa_device_remove(
     request: AuthenticatedRequest,
     pk: int,
-    model: type[TOTPDevice | WebAuthnCredential] = TOTPDevice,
+    model: type[SealedTOTPDevice | WebAuthnCredential] = SealedTOTPDevice,
 ) -> HttpResponse:
     """Remove an authenticator app, or a security key (``model``, given by the URL)."""
     device = get_object_or_404(model, pk=pk, user=request.user, confirmed=True)

@@ -19,8 +19,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.mfa import MFA_AT, REAUTH_AT
-from accounts.models import User
+from accounts.models import SealedTOTPDevice, User
 from accounts.signals import LOGIN_AUDIT, login_audit
+from accounts.totp_keys import totp_key_open
 
 # The RFC 6238 test secret ("12345678901234567890"), hex-encoded as django-otp stores it.
 KNOWN_KEY = "3132333435363738393031323334353637383930"
@@ -28,13 +29,15 @@ KNOWN_KEY = "3132333435363738393031323334353637383930"
 FORCED = "tests.force_login/0"
 
 
-def totp_device(user: User, *, key: str = KNOWN_KEY, confirmed: bool = True) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="Test app", key=key, confirmed=confirmed)
+def totp_device(user: User, *, key: str = KNOWN_KEY, confirmed: bool = True) -> SealedTOTPDevice:
+    """An authenticator with the secret ``key`` (hex), stored encrypted as the app stores it."""
+    return SealedTOTPDevice.objects.create(user=user, name="Test app", key=key, confirmed=confirmed)
 
 
 def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
     """The device's code for the current time step (or one ``steps_ahead``)."""
-    generator = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    secret = totp_key_open(device.key)  # a TOTPDevice of django-otp's class too
+    generator = TOTP(secret, device.step, device.t0, device.digits, device.drift)
     generator.time = time.time() + steps_ahead * device.step
     return f"{generator.token():0{device.digits}d}"
 

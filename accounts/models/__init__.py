@@ -2,6 +2,7 @@ from .keys import OpenPGPKey
 from .organizations import Invitation, Membership, Organization
 from .sessions import UserSession
 from .tokens import ApiToken
+from .totp import SealedTOTPDevice
 from .users import User, UserManager
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "Membership",
     "OpenPGPKey",
     "Organization",
+    "SealedTOTPDevice",
     "User",
     "UserManager",
     "UserSession",

@@ -4,7 +4,9 @@ Resumable and idempotent: what the newest key already encrypted is left alone, s
 stopped half-way, or a second run, does only what is left. Values are rewritten in batches,
 each in its own transaction, and each only if it still is what was read (compare and set): an
 edit made meanwhile, which the application wrote under the newest key, is never undone. Files
-are rewritten beside themselves and renamed over the old ones (encryption.files).
+are rewritten beside themselves and renamed over the old ones (encryption.files). Columns of
+tokens in a format of their own (TOTP secrets: accounts.totp_keys) are listed in
+``sealed_columns`` with their functions, and rotated and counted with the encrypted fields.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connection, models, transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.totp_keys import totp_key_needs_rotation, totp_key_rotate
 
 from ..encryption import DecryptionError, keyring, needs_rotation, rotate
 from ..encryption.fields import EncryptedMixin
@@ -61,6 +66,22 @@ def encrypted_columns() -> EncryptedFields:
     return found
 
 
+@dataclass(frozen=True)
+class SealedColumn:
+    """A column of tokens that is not an EncryptedMixin field, with the functions for them."""
+
+    model: type[models.Model]
+    field: Any
+    needs_rotation: Callable[..., bool]  # (token, *, what) -> bool; DecryptionError if unread
+    rotate: Callable[..., str]  # (token, *, what) -> the token under the newest key
+
+
+def sealed_columns() -> list[SealedColumn]:
+    """Columns of tokens in formats of their own: django-otp's TOTPDevice.key."""
+    key = TOTPDevice._meta.get_field("key")
+    return [SealedColumn(TOTPDevice, key, totp_key_needs_rotation, totp_key_rotate)]
+
+
 def _pk(model: type[models.Model]) -> str:
     return connection.ops.quote_name(str(model._meta.pk.column))  # type: ignore[union-attr]
 
@@ -99,7 +120,9 @@ def _rotate_value(model: type[models.Model], column: str, pk: Any, old: str, new
 
 def _values(*, apply: bool, batch_size: int, progress: Progress) -> Tally:
     tally = Tally()
-    for model, fields in encrypted_columns():
+    columns = [(model, fields, needs_rotation, rotate) for model, fields in encrypted_columns()]
+    columns += [(c.model, [c.field], c.needs_rotation, c.rotate) for c in sealed_columns()]
+    for model, fields, is_stale, rotate_one in columns:
         before = (tally.stale, tally.current)
         for rows in _batches(model, fields, batch_size):
             with transaction.atomic():
@@ -109,10 +132,10 @@ def _values(*, apply: bool, batch_size: int, progress: Progress) -> Tally:
                             continue
                         what = f"{model._meta.label}.{f.name} of row {pk}"
                         try:
-                            if not needs_rotation(token, what=what):
+                            if not is_stale(token, what=what):
                                 tally.current += 1
                                 continue
-                            new = rotate(token, what=what) if apply else None
+                            new = rotate_one(token, what=what) if apply else None
                         except DecryptionError:
                             tally.failed.append(what)
                             continue

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
+from accounts.models import SealedTOTPDevice
 from accounts.recovery_codes import recovery_code_digest
 from disclosure.models import AuditEvent
 from tests.mfa import session_edit, session_mfa_verified, totp_code, totp_device
@@ -24,8 +25,8 @@ SECRET_RE = re.compile(r'<code class="token-value" id="mfa-secret">([A-Z2-7 ]+)<
 CODES_RE = re.compile(r"<li><code>([a-z2-7]{8})</code></li>")
 
 
-def pending(user) -> TOTPDevice:
-    return TOTPDevice.objects.get(user=user, confirmed=False)
+def pending(user) -> SealedTOTPDevice:
+    return SealedTOTPDevice.objects.get(user=user, confirmed=False)
 
 
 @pytest.mark.mfa_unverified

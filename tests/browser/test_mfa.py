@@ -8,9 +8,9 @@ from base64 import b32decode
 
 import pytest
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from accounts.models import SealedTOTPDevice
 from tests.mfa import totp_code, totp_code_unused
 
 
@@ -30,7 +30,7 @@ def test_a_coordinator_enrols_an_authenticator_and_logs_in_with_a_code(
     assert qr.evaluate("img => img.naturalWidth") > 0  # the SVG loaded
     screenshot("mfa-setup")
     secret = page.locator("#mfa-secret").inner_text().replace(" ", "")
-    device = TOTPDevice.objects.get(user=world.coordinator, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=world.coordinator, confirmed=False)
     assert b32decode(secret) == device.bin_key  # what the person types into their app
 
     page.get_by_label("Code", exact=True).fill(totp_code(device))

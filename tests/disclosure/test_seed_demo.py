@@ -10,9 +10,8 @@ from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, Organization, SealedTOTPDevice, User
 from disclosure.management.commands.seed_demo import (
     ADMIN_EMAIL,
     DEMO_ORGANIZATIONS,
@@ -130,6 +129,6 @@ def test_every_demo_account_has_the_documented_authenticator() -> None:
     assert DEMO_TOTP_SECRET in output
     seed()  # no second device
     for user in User.objects.all():
-        device = TOTPDevice.objects.get(user=user)
+        device = SealedTOTPDevice.objects.get(user=user)
         assert device.confirmed
         assert device.bin_key == b32decode(DEMO_TOTP_SECRET)

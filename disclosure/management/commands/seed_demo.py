@@ -14,9 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Membership, Organization, User
+from accounts.models import Membership, Organization, SealedTOTPDevice, User
 from disclosure.models import CapabilityCategory, Finding, Sector, Subscription
 from disclosure.services.intake import finding_create, finding_submit
 
@@ -217,8 +216,8 @@ def _user(email: str, full_name: str, *, superuser: bool = False, reset_password
 
 def _authenticator(user: User) -> None:
     """The demo TOTP device, unless the user has an authenticator already (theirs stays)."""
-    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-        TOTPDevice.objects.create(
+    if not SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        SealedTOTPDevice.objects.create(  # stores the secret encrypted
             user=user,
             name="Demo authenticator",
             key=b32decode(DEMO_TOTP_SECRET).hex(),
