@@ -11,6 +11,7 @@ from .models import (
     Membership,
     OpenPGPKey,
     Organization,
+    SealedTOTPDevice,
     User,
     UserSession,
 )
@@ -118,6 +119,25 @@ admin.site.register(WebAuthnCredential, WebAuthnCredentialAdmin)
 # django-otp's admin for authenticator apps shows and edits TOTPDevice.key as a hex secret, and
 # its QR code would decode the key as hex: here the column holds a token of the secret
 # (accounts.totp_keys), so that admin is taken away (importing it first registers it whatever
-# the order of INSTALLED_APPS). Users add and remove authenticators under Security.
+# the order of INSTALLED_APPS). Users add and remove authenticators under Security; staff see
+# who has one, never the secret.
 if admin.site.is_registered(TOTPDevice):
     admin.site.unregister(TOTPDevice)
+
+
+@admin.register(SealedTOTPDevice)
+class SealedTOTPDeviceAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_filter = ("confirmed",)
+    search_fields = ("user__email",)
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):  # only the user's own app can be enrolled
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # removal is the user's, re-authenticated
+        return False

@@ -140,6 +140,27 @@ def test_django_otps_admin_for_totp_devices_is_not_registered():
     assert not admin.site.is_registered(TOTPDevice)
 
 
+def test_staff_see_who_has_an_authenticator_but_never_its_secret(world, client):
+    device = totp_device(world.defender_user)
+    secret = device.bin_key
+    client.force_login(User.objects.create_superuser(email="root@example.org", password="x" * 16))
+    listed = client.get(reverse("admin:accounts_sealedtotpdevice_changelist"))
+    shown = client.get(reverse("admin:accounts_sealedtotpdevice_change", args=[device.pk]))
+    assert listed.status_code == shown.status_code == 200
+    assert world.defender_user.email in listed.content.decode()
+    for body in (listed.content, shown.content):
+        for form in (device.key, secret.hex(), b32encode(secret).decode()):
+            assert form.encode() not in body
+    assert b'name="_save"' not in shown.content  # read-only: no change, no delete
+    assert (
+        client.post(
+            reverse("admin:accounts_sealedtotpdevice_delete", args=[device.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert SealedTOTPDevice.objects.filter(pk=device.pk).exists()
+
+
 def test_the_migration_seals_hex_keys_once_and_going_back_restores_the_hex(world):
     apps = MigrationExecutor(connection).loader.project_state(MIGRATION, at_end=False).apps
     editor = SimpleNamespace(connection=connection)
